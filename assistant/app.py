@@ -1,0 +1,55 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import structlog
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from assistant import health
+from assistant.config import Settings, get_settings
+from assistant.db import create_db_engine, migrate
+from assistant.errors import install_error_handlers
+from assistant.logging import configure_logging
+
+log = structlog.get_logger()
+
+
+def _readiness_checks(settings: Settings, engine: Engine, app: FastAPI) -> list[health.ReadinessCheck]:
+    """List the checks `/readyz` runs: the database, plus each external system that is configured."""
+    checks = [health.database_check(engine)]
+    return checks
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app; the engine defaults to the configured database, migrated at start-up."""
+    settings = settings or get_settings()
+    engine = engine or create_db_engine(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(log_format=settings.resolved_log_format, level=settings.log_level)
+        migrate(engine)
+        async with httpx.AsyncClient(timeout=settings.moodle_timeout) as http_client:
+            app.state.http_client = http_client
+            app.state.readiness_checks = _readiness_checks(settings, engine, app)
+            log.info("app.started", environment=settings.environment.value, database=engine.dialect.name)
+            yield
+        log.info("app.stopped")
+
+    app = FastAPI(
+        title="assistant",
+        summary="HR to Moodle provisioning, adaptive learning paths and scored roleplay practice.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+
+    install_error_handlers(app)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,25 @@
+"""The `assistant` command line."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from assistant.config import get_settings
+
+app = typer.Typer(help="HR to Moodle provisioning, learning paths and roleplay practice.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="Run a sandbox of an external system on loopback.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+LOOPBACK = "127.0.0.1"
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(LOOPBACK, help="Address to listen on."),
+    port: int = typer.Option(8000, help="TCP port to listen on."),
+) -> None:
+    """Run the API and the pages."""
+    from assistant.app import create_app
+
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_config=None)
