@@ -31,8 +31,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("extra", sa.JSON(), nullable=False),
         sa.Column("source", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_people_person_employee_id", "people_person", ["employee_id"], unique=True)
     op.create_index("ix_people_person_email", "people_person", ["email"])
@@ -48,7 +48,7 @@ def upgrade() -> None:
         sa.Column("after", sa.String(), nullable=True),
         sa.Column("source", sa.String(length=64), nullable=False),
         sa.Column("run_id", sa.String(length=64), nullable=True),
-        sa.Column("changed_at", sa.DateTime(), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_people_person_change_employee_id", "people_person_change", ["employee_id"])
     op.create_index("ix_people_person_change_changed_at", "people_person_change", ["changed_at"])
