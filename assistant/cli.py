@@ -23,3 +23,17 @@ def serve(
     from assistant.app import create_app
 
     uvicorn.run(create_app(get_settings()), host=host, port=port, log_config=None)
+
+
+def _register_jobs_commands() -> None:
+    from assistant.jobs.cli import jobs_app, worker
+
+    app.command()(worker)
+    app.add_typer(jobs_app, name="jobs")
+
+
+_register_jobs_commands()
+
+
+if __name__ == "__main__":
+    app()
