@@ -102,10 +102,18 @@ class Settings(BaseSettings):
     llm_timeout: float = 60.0
     llm_max_retries: int = 2
 
+    # --- Roleplay ---
+    # Folder of scenario YAML files; empty uses the scenarios bundled in prompts/scenarios.
+    roleplay_scenarios_dir: Path | None = None
+
     # --- Web sign-in (OpenID Connect) ---
     oidc_discovery_url: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: SecretStr = SecretStr("")
+    # ID-token claim holding the employee ID; empty matches the `email` claim against people's e-mail.
+    oidc_employee_id_claim: str = ""
+    # Employee IDs that get the admin role when they sign in on the web, as a JSON list.
+    admin_employee_ids: list[str] = []
 
     @property
     def is_demo(self) -> bool:
