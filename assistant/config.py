@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     max_suspend_share: float = 0.10
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
+    # Comma-separated targets that receive results: bamboohr, csv, webhook. Empty means
+    # bamboohr and webhook when their URLs are set; csv writes under data_dir/exports.
+    results_targets: str = ""
 
     # --- Learning paths ---
     catalogue_file: Path | None = None
