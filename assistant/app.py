@@ -15,6 +15,7 @@ from assistant.config import Settings, get_settings
 from assistant.db import create_db_engine, migrate
 from assistant.errors import install_error_handlers
 from assistant.logging import configure_logging
+from assistant.scim.router import router as scim_router
 
 log = structlog.get_logger()
 
@@ -52,4 +53,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(scim_router)
     return app
