@@ -55,7 +55,12 @@ class CourseState(SQLModel, table=True):
     # Flags from core_enrol_get_users_courses at the last full read.
     seen_completed: bool | None = None
     seen_progress: float | None = None
+    # Earliest time the current enrolment can have started: the enrolment start when the
+    # caller knows it, else the last time the course was seen missing from the user's list.
+    # A completion before it belongs to an earlier enrolment and does not count.
     enrolment_start: datetime | None = None
+    # Last time the course was missing from the user's course list (unenrolled).
+    unenrolled_seen_at: datetime | None = None
     # Completion time that counted (on or after the enrolment start), if any.
     completed_at: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -29,6 +29,7 @@ def _create_course_state() -> None:
         sa.Column("seen_completed", sa.Boolean(), nullable=True),
         sa.Column("seen_progress", sa.Float(), nullable=True),
         _timestamp("enrolment_start", nullable=True),
+        _timestamp("unenrolled_seen_at", nullable=True),
         _timestamp("completed_at", nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         _timestamp("checked_at"),

@@ -1,0 +1,1 @@
+"""Delivery targets: the HR systems and files that results are written to."""
