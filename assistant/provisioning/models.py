@@ -69,6 +69,8 @@ class ProvisioningRun(SQLModel, table=True):
     source_complete: bool = False
     # Plan action -> number of people, plus "failed" for items Moodle rejected.
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Plan items that need a person: conflicts, ambiguous matches, invalid records and failed writes.
+    problems: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("source_records", sa.Integer(), nullable=False),
         sa.Column("source_complete", sa.Boolean(), nullable=False),
         sa.Column("counts", sa.JSON(), nullable=False),
+        sa.Column("problems", sa.JSON(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
     )
     op.create_index("ix_provisioning_run_started_at", "provisioning_run", ["started_at"])
