@@ -71,9 +71,8 @@ class TrackedAccount:
     moodle_user_id: int
 
 
-@dataclass(frozen=True)
-class FinishedAttempt:
-    """A finished roleplay attempt as the roleplay domain reports it."""
+class FinishedAttempt(Protocol):
+    """A finished roleplay attempt as `assistant.roleplay.service.finished_attempts` lists it."""
 
     attempt_id: str
     employee_id: str
@@ -419,8 +418,11 @@ def record_roleplay_attempts(
     targets: Sequence[str],
 ) -> int:
     """Record finished roleplay attempts not recorded before; returns how many were new. The caller commits."""
+    known = set(session.exec(select(RoleplayResult.attempt_id)))
     recorded = 0
     for attempt in attempts:
+        if attempt.attempt_id in known:
+            continue
         result = RoleplayResult(
             attempt_id=attempt.attempt_id,
             employee_id=attempt.employee_id,
@@ -432,6 +434,7 @@ def record_roleplay_attempts(
             finished_at=attempt.finished_at,
         )
         if record_roleplay_result(session, result, targets=targets) is not None:
+            known.add(attempt.attempt_id)
             recorded += 1
     return recorded
 

@@ -1,0 +1,78 @@
+"""Result jobs: collect from Moodle and roleplay, and deliver the outbox.
+
+Each job opens its own sessions and is safe to run again: collection skips what it
+recorded before, and delivery is idempotent per target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import httpx
+import structlog
+from sqlalchemy.engine import Engine
+
+from assistant.config import Settings
+from assistant.db import session_scope
+from assistant.results.collector import CollectionReport, Collector, TrackedAccount, record_roleplay_attempts, tracked_accounts
+from assistant.results.rules import CourseRules
+from assistant.results.targets.registry import build_targets, configured_target_names
+from assistant.results.worker import DeliveryReport, OutboxWorker, RetryPolicy
+
+log = structlog.get_logger()
+
+
+async def collect_moodle_results(
+    settings: Settings,
+    engine: Engine,
+    *,
+    rules: CourseRules | None = None,
+    employee_ids: Sequence[str] | None = None,
+    http_client: httpx.AsyncClient | None = None,
+) -> CollectionReport:
+    """Collect completions and grades of every tracked person, or of the given employee IDs."""
+    from assistant.moodle.client import MoodleClient
+
+    targets = configured_target_names(settings)
+    accounts = _accounts(engine, employee_ids)
+    async with MoodleClient.from_settings(settings, http_client=http_client) as moodle:
+        collector = Collector(moodle, targets=targets, rules=rules)
+        return await collector.collect(engine, accounts)
+
+
+def collect_roleplay_results(settings: Settings, engine: Engine) -> int:
+    """Record every scored roleplay attempt not recorded yet; returns how many were new."""
+    from assistant.roleplay.service import finished_attempts
+
+    targets = configured_target_names(settings)
+    with session_scope(engine) as session:
+        recorded = record_roleplay_attempts(session, finished_attempts(session), targets=targets)
+    log.info("results.roleplay.collected", recorded=recorded)
+    return recorded
+
+
+async def deliver_outbox(
+    settings: Settings,
+    engine: Engine,
+    *,
+    once: bool,
+    lease_seconds: float = 300.0,
+    policy: RetryPolicy | None = None,
+) -> DeliveryReport:
+    """Deliver due outbox rows; with `once`, stop when nothing is due, else run until cancelled."""
+    async with httpx.AsyncClient(timeout=settings.bamboohr_timeout) as http_client:
+        targets = build_targets(settings, http_client=http_client)
+        worker = OutboxWorker(engine, targets, policy=policy, lease_seconds=lease_seconds)
+        if once:
+            return await worker.drain()
+        await worker.run()
+    return DeliveryReport()
+
+
+def _accounts(engine: Engine, employee_ids: Sequence[str] | None) -> list[TrackedAccount]:
+    with session_scope(engine) as session:
+        accounts = tracked_accounts(session)
+    if employee_ids is None:
+        return accounts
+    wanted = set(employee_ids)
+    return [account for account in accounts if account.employee_id in wanted]
