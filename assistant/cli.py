@@ -34,6 +34,11 @@ def _register_jobs_commands() -> None:
 
 _register_jobs_commands()
 
+from assistant.results.cli import report_app, results_app  # noqa: E402
+
+app.add_typer(results_app, name="results")
+app.add_typer(report_app, name="report")
+
 
 if __name__ == "__main__":
     app()
