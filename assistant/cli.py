@@ -39,6 +39,11 @@ from assistant.results.cli import report_app, results_app  # noqa: E402
 app.add_typer(results_app, name="results")
 app.add_typer(report_app, name="report")
 
+from assistant.hris.cli import bamboohr_sandbox, people_app  # noqa: E402
+
+app.add_typer(people_app, name="people")
+sandbox_app.command("bamboohr")(bamboohr_sandbox)
+
 
 if __name__ == "__main__":
     app()
