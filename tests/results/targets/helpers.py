@@ -25,9 +25,9 @@ def completion_item(outbox_id: int = 1, *, employee_id: str = "E0001", grade: fl
     return DeliveryItem(outbox_id=outbox_id, key=f"completion:{employee_id}:ITSEC-101:2026-03-02T14:30:00Z", attempt=1, payload=payload)
 
 
-def roleplay_item(outbox_id: int = 2) -> DeliveryItem:
+def roleplay_item(outbox_id: int = 2, *, employee_id: str = "E0002") -> DeliveryItem:
     payload = RoleplayPayload(
-        employee_id="E0002",
+        employee_id=employee_id,
         attempt_id="att-9",
         scenario_id="price-objection",
         scenario_title="=HYPERLINK(\"http://example.invalid\")",
