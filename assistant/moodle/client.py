@@ -763,8 +763,10 @@ def _xml_error(function: str, response: httpx.Response) -> MoodleError:
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value.strip())
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
