@@ -44,6 +44,11 @@ from assistant.hris.cli import bamboohr_sandbox, people_app  # noqa: E402
 app.add_typer(people_app, name="people")
 sandbox_app.command("bamboohr")(bamboohr_sandbox)
 
+from assistant.moodle.cli import moodle_app, moodle_sandbox  # noqa: E402
+
+app.add_typer(moodle_app, name="moodle")
+sandbox_app.command("moodle")(moodle_sandbox)
+
 
 if __name__ == "__main__":
     app()
