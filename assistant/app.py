@@ -15,6 +15,8 @@ from assistant.config import Settings, get_settings
 from assistant.db import create_db_engine, migrate
 from assistant.errors import install_error_handlers
 from assistant.logging import configure_logging
+from assistant.moodle.client import MoodleClient
+from assistant.moodle.health import moodle_readiness_check
 from assistant.scim.router import router as scim_router
 
 log = structlog.get_logger()
@@ -23,6 +25,8 @@ log = structlog.get_logger()
 def _readiness_checks(settings: Settings, engine: Engine, app: FastAPI) -> list[health.ReadinessCheck]:
     """List the checks `/readyz` runs: the database, plus each external system that is configured."""
     checks = [health.database_check(engine)]
+    if settings.moodle_url:
+        checks.append(moodle_readiness_check(MoodleClient.from_settings(settings, http_client=app.state.http_client)))
     return checks
 
 
