@@ -1,8 +1,8 @@
 """Async client for BambooHR's REST API (v1).
 
-The API key is the Basic-auth user name, with any password ("x" here). Every request asks for
-JSON with `Accept: application/json`. A 429 or 503 is retried after its Retry-After delay,
-up to `max_retries` times; timeouts, network failures and other 5xx responses are retried with
+The API key is the Basic-auth user name, with any password ("x" here). Every request sends
+`Accept: application/json`. A 429 or 503 is retried after its Retry-After delay, up to
+`max_retries` times. Timeouts, network failures and other 5xx responses are retried with
 exponential backoff only for requests that are safe to repeat, because a repeated POST could add
 a training record twice. Methods return the models of `assistant.hris.bamboohr.schemas`.
 """
@@ -261,11 +261,11 @@ class BambooHRClient:
         path = f"employees/{_segment(employee_id)}"
         payload = await self.request("GET", path, params={"fields": ",".join(fields)})
         if not isinstance(payload, dict):
-            raise BambooHRRejected(f"BambooHR answered GET {path} with {type(payload).__name__}, not an employee object")
+            raise BambooHRRejected(f"BambooHR responded to GET {path} with {type(payload).__name__}, not an employee object")
         try:
             return EmployeeValues.from_raw(payload)
         except ValueError as exc:
-            raise BambooHRRejected(f"BambooHR answered GET {path} with an unusable employee: {exc}") from exc
+            raise BambooHRRejected(f"BambooHR responded to GET {path} with an invalid employee: {exc}") from exc
 
     async def changed_employees(self, since: str) -> ChangedEmployees:
         """List the employees inserted, updated or deleted at or after `since` (ISO 8601 with offset)."""
@@ -329,7 +329,7 @@ def _decode(method: str, path: str, response: httpx.Response) -> Any:
     except ValueError:
         content_type = response.headers.get("Content-Type", "no content type")
         raise BambooHRRejected(
-            f"BambooHR answered {method} {path} with a body that is not JSON ({content_type}); "
+            f"BambooHR responded to {method} {path} with a body that is not JSON ({content_type}); "
             "check that ASSISTANT_BAMBOOHR_URL points at the BambooHR API",
             http_status=response.status_code,
         ) from None
@@ -339,7 +339,7 @@ def _parse(model: type[ModelT], payload: Any, where: str) -> ModelT:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise BambooHRRejected(f"BambooHR answered {where} with an unexpected body: {_first_error(exc)}") from exc
+        raise BambooHRRejected(f"BambooHR responded to {where} with an unexpected body: {_first_error(exc)}") from exc
 
 
 def _parse_list(model: type[ModelT], payload: Any, where: str) -> list[ModelT]:
@@ -347,7 +347,7 @@ def _parse_list(model: type[ModelT], payload: Any, where: str) -> list[ModelT]:
         return [model.model_validate(item) for item in training_list(payload)]
     except (ValidationError, ValueError) as exc:
         detail = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
-        raise BambooHRRejected(f"BambooHR answered {where} with an unexpected body: {detail}") from exc
+        raise BambooHRRejected(f"BambooHR responded to {where} with an unexpected body: {detail}") from exc
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -4,8 +4,8 @@ BambooHR reports a failure through the HTTP status, with details in the
 `X-BambooHR-Error-Message` response header::
 
     BambooHRError (AssistantError, 502)
-    ├── BambooHRUnavailable (503): timeout, network failure, 429, 5xx; retryable
-    └── BambooHRRejected (502): 401, 403, 404, other 4xx, or a body that is not the expected JSON
+    ├── BambooHRUnavailable (503): timeout, network failure, 429 or 5xx. Retryable.
+    └── BambooHRRejected (502): 401, 403, 404, other 4xx, or a body that is not the expected JSON.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class BambooHRError(AssistantError):
 
 
 class BambooHRUnavailable(BambooHRError):
-    """BambooHR could not be reached or answered with a temporary failure; the call may be retried."""
+    """BambooHR could not be reached or responded with a temporary failure, so the call may be retried."""
 
     status_code = 503
     retryable = True

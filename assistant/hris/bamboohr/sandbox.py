@@ -7,9 +7,9 @@ It follows BambooHR's documented contract where the service depends on it:
 - `POST reports/custom?format=JSON` needs `Content-Type: application/json` exactly, returns every
   employee, active or not, and leaves out unknown fields without an error.
 - `GET employees/changed?since=` lists changes at or after `since` with the newest as `latest`.
-- Training types and records: a cost is written as an object and read back as "10.00 USD",
-  numbers are read back as strings, an empty list is `[]`, an unknown training type is a 400,
-  and a key without training-settings access gets 403 on training types.
+- Training records: a cost is written as an object and read back as "10.00 USD". Numbers
+  are read back as strings and an empty list is `[]`. An unknown training type gives 400.
+- A key without training-settings access gets 403 on the training type endpoints.
 
 Under `/_sandbox/` (no auth) tests load employees, inject faults and read request counts.
 Empty dates are "0000-00-00", as BambooHR sends them.
@@ -38,7 +38,7 @@ EMPTY_DATE = "0000-00-00"
 ERROR_HEADER = "X-BambooHR-Error-Message"
 API_PREFIX = "/api/v1/"
 
-# Fields the sandbox knows; a report or employee request drops any other field.
+# Fields the sandbox stores. A report or employee request drops any other field.
 KNOWN_FIELDS = (
     "id",
     "employeeNumber",
@@ -62,14 +62,14 @@ _DATE_FIELDS = {"hireDate", "terminationDate"}
 class FaultConfig(BaseModel):
     """Faults injected into API requests; `/_sandbox/faults` sets and clears them."""
 
-    # Status to answer with; with `count`, only the next `count` matching requests get it.
+    # Status of the injected response. With `count`, only the next `count` matching requests get it.
     status: Literal[429, 500, 502, 503, 504] | None = None
     count: int | None = Field(default=None, ge=0)
     # Seconds sent in the Retry-After header of injected 429 and 503 responses.
     retry_after: int | None = Field(default=None, ge=0)
-    # Seconds to wait before answering; longer than the client's timeout simulates a timeout.
+    # Seconds to wait before responding. A delay longer than the client's timeout simulates a timeout.
     delay: float = Field(default=0.0, ge=0)
-    # Share of matching requests answered with 503, drawn from a generator seeded with `seed`.
+    # Share of matching requests that get a 503, drawn from a generator seeded with `seed`.
     failure_rate: float = Field(default=0.0, ge=0, le=1)
     seed: int | None = None
     # Only requests whose path contains this text are affected.

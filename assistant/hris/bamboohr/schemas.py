@@ -84,7 +84,7 @@ class EmployeeValues(_Model):
 
 
 class CustomReport(_Model):
-    """The answer to `POST reports/custom?format=JSON`."""
+    """Response of `POST reports/custom?format=JSON`."""
 
     title: str | None = None
     fields: list[ReportField] = Field(default_factory=list)
@@ -114,12 +114,15 @@ class ChangedEmployee(_Model):
 
 
 class ChangedEmployees(_Model):
-    """The answer to `GET employees/changed`: who changed, how, and the newest change time."""
+    """Response of `GET employees/changed`: who changed, how, and the newest change time."""
 
     latest: str | None = None
     employees: list[ChangedEmployee] = Field(default_factory=list)
 
-    _unwrap = field_validator("employees", mode="before")(lambda cls, value: _id_keyed(value))
+    @field_validator("employees", mode="before")
+    @classmethod
+    def _unwrap(cls, value: Any) -> Any:
+        return _id_keyed(value)
 
     @property
     def deleted_ids(self) -> list[str]:
@@ -239,8 +242,15 @@ class TrainingRecord(_Model):
     credits: OptionalDecimal = None
     notes: str | None = None
 
-    _cost = field_validator("cost", mode="before")(lambda cls, value: parse_cost(value))
-    _blank_text = field_validator("instructor", "notes", mode="before")(lambda cls, value: _blank_to_none(value))
+    @field_validator("cost", mode="before")
+    @classmethod
+    def _read_cost(cls, value: Any) -> Any:
+        return parse_cost(value)
+
+    @field_validator("instructor", "notes", mode="before")
+    @classmethod
+    def _blank_text(cls, value: Any) -> Any:
+        return _blank_to_none(value)
 
 
 class TrainingRecordWrite(_Model):
@@ -275,7 +285,7 @@ class TrainingRecordWrite(_Model):
 
 
 def training_list(value: Any) -> list[Any]:
-    """Return the items of a training list answer, which is keyed by id or `[]` when empty."""
+    """Return the items of a training list response, which is keyed by id or `[]` when empty."""
     unwrapped = _id_keyed(value)
     if not isinstance(unwrapped, list):
         raise ValueError(f"expected an object keyed by id or a list, not {type(value).__name__}")
