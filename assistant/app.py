@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from assistant import health
+from assistant.auth.dependencies import AUTHORIZED
 from assistant.config import Settings, get_settings
 from assistant.db import create_db_engine, migrate
 from assistant.errors import install_error_handlers
 from assistant.logging import configure_logging
+from assistant.web.setup import install_web
 from assistant.moodle.client import MoodleClient
 from assistant.moodle.health import moodle_readiness_check
 from assistant.scim.router import router as scim_router
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
 
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(scim_router)
+    app.include_router(health.router, dependencies=AUTHORIZED)
+    app.include_router(scim_router, dependencies=AUTHORIZED)
+    install_web(app, settings)
     return app

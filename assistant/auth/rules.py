@@ -71,6 +71,10 @@ def allow(*roles: Role, **options: object) -> Rule:
 
 
 SIGNED_IN = frozenset(Role)
+# A learner's roleplay session: their managers may read it, only the learner may talk in it.
+SESSION_OWNER = Owner("session_id", owners.roleplay_session_learner)
+SESSION_OWNER_ONLY = Owner("session_id", owners.roleplay_session_learner, owner_only=True)
+PATH_OWNER = Owner("path_id", owners.path_owner)
 
 RULES: dict[tuple[str, str], Rule] = {
     # --- Frame ---
@@ -89,21 +93,51 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/logout"): public(),
     ("GET", "/auth/me"): allow(*SIGNED_IN),
     ("GET", "/static"): public(),
+    # --- Roleplay ---
+    ("GET", "/roleplay/scenarios"): allow(ADMIN, MANAGER, LEARNER),
+    ("POST", "/roleplay/sessions"): allow(ADMIN, MANAGER, LEARNER, self_params=("employee_id",)),
+    ("GET", "/roleplay/sessions/{session_id}"): allow(ADMIN, MANAGER, LEARNER, owner=SESSION_OWNER),
+    ("POST", "/roleplay/sessions/{session_id}/turns"): allow(ADMIN, MANAGER, LEARNER, owner=SESSION_OWNER_ONLY),
+    ("POST", "/roleplay/sessions/{session_id}/end"): allow(ADMIN, MANAGER, LEARNER, owner=SESSION_OWNER_ONLY),
+    ("POST", "/roleplay/sessions/{session_id}/reviews"): allow(
+        ADMIN, MANAGER, owner=SESSION_OWNER, self_params=("reviewer_employee_id",)
+    ),
+    ("GET", "/roleplay/attempts"): allow(ADMIN, MANAGER, LEARNER, require_subject=True),
+    # --- Sync ---
+    ("POST", "/sync/preview"): allow(ADMIN, PROVISIONING),
+    ("POST", "/sync/runs"): allow(ADMIN, PROVISIONING),
+    ("GET", "/sync/runs/{run_id}"): allow(ADMIN, PROVISIONING),
+    ("GET", "/sync/runs/{run_id}/audit"): allow(ADMIN, PROVISIONING),
+    # --- Learning paths ---
+    ("POST", "/paths/requests"): allow(ADMIN, PROVISIONING),
+    ("GET", "/paths/requests/{request_id}"): allow(ADMIN, PROVISIONING),
+    ("GET", "/people/{employee_id}/path"): allow(ADMIN, MANAGER, LEARNER),
+    ("GET", "/people/{employee_id}/path/versions"): allow(ADMIN, MANAGER, LEARNER),
+    ("GET", "/paths/{path_id}"): allow(ADMIN, MANAGER, LEARNER, owner=PATH_OWNER),
+    ("GET", "/managers/{employee_id}/team/paths"): allow(ADMIN, MANAGER),
+    ("POST", "/paths/{path_id}/recompute"): allow(ADMIN, PROVISIONING, MANAGER, owner=PATH_OWNER),
+    # --- Results ---
+    ("GET", "/results/outbox"): allow(ADMIN),
+    ("GET", "/results/outbox/counts"): allow(ADMIN),
+    ("POST", "/results/outbox/{item_id}/retry"): allow(ADMIN),
+    ("GET", "/results/certifications/{employee_id}"): allow(ADMIN, MANAGER, LEARNER),
+    ("GET", "/results/compliance"): allow(ADMIN),
+    ("GET", "/results/compliance.csv"): allow(ADMIN),
     # --- Pages ---
     ("GET", "/"): allow(*SIGNED_IN),
     ("GET", "/learn/path"): allow(*SIGNED_IN),
     ("GET", "/learn/roleplay"): allow(*SIGNED_IN),
     ("POST", "/learn/roleplay"): allow(*SIGNED_IN),
     ("GET", "/learn/roleplay/{session_id}"): allow(
-        ADMIN, MANAGER, LEARNER, owner=Owner("session_id", owners.roleplay_session_learner)
+        ADMIN, MANAGER, LEARNER, owner=SESSION_OWNER
     ),
     ("GET", "/team"): allow(ADMIN, MANAGER),
     ("GET", "/team/{employee_id}"): allow(ADMIN, MANAGER),
     ("GET", "/team/sessions/{session_id}"): allow(
-        ADMIN, MANAGER, owner=Owner("session_id", owners.roleplay_session_learner)
+        ADMIN, MANAGER, owner=SESSION_OWNER
     ),
     ("POST", "/team/sessions/{session_id}/note"): allow(
-        ADMIN, MANAGER, owner=Owner("session_id", owners.roleplay_session_learner)
+        ADMIN, MANAGER, owner=SESSION_OWNER
     ),
     ("GET", "/admin"): allow(ADMIN),
     ("GET", "/admin/sync"): allow(ADMIN),
@@ -112,7 +146,6 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/outbox"): allow(ADMIN),
     ("POST", "/admin/outbox/{item_id}/retry"): allow(ADMIN),
     ("GET", "/admin/compliance"): allow(ADMIN),
-    ("GET", "/admin/compliance.csv"): allow(ADMIN),
 }
 
 
