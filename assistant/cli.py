@@ -49,6 +49,10 @@ from assistant.moodle.cli import moodle_app, moodle_sandbox  # noqa: E402
 app.add_typer(moodle_app, name="moodle")
 sandbox_app.command("moodle")(moodle_sandbox)
 
+from assistant.auth.cli import tokens_app  # noqa: E402
+
+app.add_typer(tokens_app, name="tokens")
+
 
 if __name__ == "__main__":
     app()
