@@ -70,7 +70,7 @@ def moodle_sandbox(
     token: str = typer.Option("", help="Integration web service token; defaults to the fixture's token."),
     admin: bool = typer.Option(True, help="Serve the /_sandbox/ admin interface (reset, faults, cron)."),
 ) -> None:
-    """Run an in-memory Moodle that answers Moodle's REST web services."""
+    """Run an in-memory Moodle that serves Moodle's REST web services."""
     import uvicorn
 
     from assistant.moodle.sandbox import DEFAULT_TOKEN, create_sandbox_app

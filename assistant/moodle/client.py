@@ -32,6 +32,7 @@ from assistant.moodle.exceptions import (
     MoodleBadResponse,
     MoodleConfigError,
     MoodleError,
+    MoodleNoManualEnrolment,
     MoodleNotFound,
     MoodleRejected,
     MoodleUnavailable,
@@ -100,7 +101,7 @@ REQUIRED_FUNCTIONS: tuple[str, ...] = (
 )
 
 # Moodle's PARAM_USERNAME without $CFG->extendedusernamechars: lowercase letters,
-# digits, underscore, hyphen, at sign and full stop; the column holds 100 characters.
+# digits, underscore, hyphen, at sign and full stop. The column stores at most 100 characters.
 USERNAME_PATTERN = re.compile(r"[a-z0-9_.@-]+")
 USERNAME_MAX_LENGTH = 100
 
@@ -112,7 +113,7 @@ MAX_BACKOFF = 30.0
 # HTTP statuses that mean the URL or the web server set-up is wrong, not the input.
 CONFIG_STATUSES = frozenset({301, 302, 303, 307, 308, 401, 403, 404, 405, 407, 410})
 
-# Completion errors that are answers, not failures.
+# Completion errors that report a status rather than a failure.
 COMPLETION_STATUS_BY_ERRORCODE = {
     "nocriteriaset": "not_configured",
     "completionnotenabled": "not_configured",
@@ -297,6 +298,12 @@ class MoodleClient:
         for index, user in pending:
             if user.username in created:
                 outcome.succeeded.append((index, created[user.username]))
+                continue
+            error = MoodleBadResponse(
+                f"Moodle accepted core_user_create_users but returned no id for {user.username}; look the user up",
+                function="core_user_create_users",
+            )
+            outcome.failed.append(ItemFailure(index=index, key=user.username, error=error, reason=error.message))
         return outcome
 
     async def _drop_existing_users(
@@ -377,6 +384,8 @@ class MoodleClient:
         Moodle cannot search custom profile fields here; idnumber is not unique, so one
         value can match several users.
         """
+        if not values:
+            return []
         cleaned = [_clean_lookup_value(field, value) for value in values]
         chunks = [cleaned[start : start + self.batch_size] for start in range(0, len(cleaned), self.batch_size)]
         payloads = await asyncio.gather(
@@ -404,7 +413,9 @@ class MoodleClient:
     # --- courses ---
 
     async def get_courses(self, ids: Sequence[int] | None = None) -> list[Course]:
-        """Return courses by id, or every course; the site's front page is left out."""
+        """Return courses by id, or every course when `ids` is None; the site's front page is left out."""
+        if ids is not None and not ids:
+            return []
         params = {"options": {"ids": list(ids)}} if ids else {}
         payload = await self._call("core_course_get_courses", params)
         return [Course.model_validate(raw) for raw in payload if not _is_front_page(raw)]
@@ -451,7 +462,7 @@ class MoodleClient:
         return await apply_in_batches(
             list(enumerate(enrolments)), batch_size=self.batch_size,
             send=self._enrolment_sender("enrol_manual_enrol_users"),
-            explain=_explain_failure(lambda item: item.key), key=lambda item: item.key,
+            explain=_explain_enrolment_failure, key=lambda item: item.key,
         )
 
     async def unenrol_users(self, unenrolments: Sequence[Unenrolment]) -> BatchResult[Unenrolment]:
@@ -464,7 +475,7 @@ class MoodleClient:
 
     def _enrolment_sender(self, function: str) -> Callable[[list[Indexed[Any]]], Awaitable[ChunkOutcome[Any]]]:
         async def send(chunk: list[Indexed[Any]]) -> ChunkOutcome[Any]:
-            # Both functions answer `null` on success.
+            # Both functions return `null` on success.
             await self._call(function, {"enrolments": [item.to_param() for _, item in chunk]})
             return ChunkOutcome(succeeded=list(chunk))
 
@@ -588,7 +599,9 @@ class MoodleClient:
         return outcome
 
     async def get_cohorts(self, ids: Sequence[int] | None = None) -> list[Cohort]:
-        """Return cohorts by id, or every cohort the token's user can see."""
+        """Return cohorts by id, or every cohort the token's user can see when `ids` is None."""
+        if ids is not None and not ids:
+            return []
         params = {"cohortids": list(ids)} if ids else {}
         return [Cohort.model_validate(raw) for raw in await self._call("core_cohort_get_cohorts", params)]
 
@@ -678,7 +691,7 @@ def _transport_error(function: str, base_url: str, timeout: float, exc: httpx.HT
         return MoodleUnavailable(f"connecting to Moodle at {base_url} timed out", function=function)
     if isinstance(exc, httpx.TimeoutException):
         return MoodleUnavailable(
-            f"Moodle did not answer {function} within {timeout:g} s; the call may still have been applied",
+            f"Moodle did not respond to {function} within {timeout:g} s (timed out); the call may still have been applied",
             function=function,
             may_have_committed=True,
         )
@@ -696,7 +709,7 @@ def _transport_error(function: str, base_url: str, timeout: float, exc: httpx.HT
 
 
 def _decode_response(function: str, response: httpx.Response) -> Any:
-    """Return the JSON of a successful answer or raise the error it carries, whatever its status."""
+    """Return the JSON of a successful response, or raise the error it carries whatever its HTTP status."""
     _raise_for_status(function, response)
 
     text = response.text
@@ -706,8 +719,8 @@ def _decode_response(function: str, response: httpx.Response) -> Any:
         payload = json.loads(text)
     except ValueError as exc:
         raise MoodleBadResponse(
-            f"Moodle answered {function} with a body that is not JSON ({response.headers.get('content-type', 'no content type')}, "
-            f"{len(text)} characters): check that the URL points to Moodle and that no proxy rewrites the answer",
+            f"Moodle responded to {function} with a body that is not JSON ({response.headers.get('content-type', 'no content type')}, "
+            f"{len(text)} characters): check that the URL points to Moodle and that no proxy rewrites the response",
             function=function,
         ) from exc
 
@@ -728,7 +741,7 @@ def _raise_for_status(function: str, response: httpx.Response) -> None:
         return
     if status == 429 or status >= 500:
         raise MoodleUnavailable(
-            f"Moodle answered {function} with HTTP {status}",
+            f"Moodle responded to {function} with HTTP {status}",
             function=function,
             status_code=503,
             retry_after=_retry_after(response.headers.get("retry-after")),
@@ -736,21 +749,21 @@ def _raise_for_status(function: str, response: httpx.Response) -> None:
         )
     if status in CONFIG_STATUSES:
         raise MoodleConfigError(
-            f"Moodle answered {function} with HTTP {status}: check that ASSISTANT_MOODLE_URL is the site root "
+            f"Moodle responded to {function} with HTTP {status}: check that ASSISTANT_MOODLE_URL is the site root "
             "and that web services and the REST protocol are enabled",
             function=function,
         )
-    raise MoodleRejected(f"Moodle answered {function} with HTTP {status}", function=function)
+    raise MoodleRejected(f"Moodle responded to {function} with HTTP {status}", function=function)
 
 
 def _xml_error(function: str, response: httpx.Response) -> MoodleError:
-    # Moodle answers in XML when moodlewsrestformat is missing or a proxy drops it.
+    # Moodle responds in XML when moodlewsrestformat is missing or a proxy drops it.
     try:
         root = ElementTree.fromstring(response.text.strip())
     except ElementTree.ParseError as exc:
-        return MoodleBadResponse(f"Moodle answered {function} with malformed XML: {exc}", function=function)
+        return MoodleBadResponse(f"Moodle responded to {function} with malformed XML: {exc}", function=function)
     if root.tag != "EXCEPTION":
-        return MoodleBadResponse(f"Moodle answered {function} in XML, not JSON", function=function)
+        return MoodleBadResponse(f"Moodle responded to {function} in XML, not JSON", function=function)
     return error_from_moodle(
         function=function,
         exception=root.get("class"),
@@ -799,6 +812,18 @@ def _warning_names_member(warning: Mapping[str, Any], member: CohortMember) -> b
     user_named = f"user {user['type']}={user['value']} " in message
     cohort_named = f"cohort {member.cohort_type}={member.cohort_value} " in message
     return user_named or cohort_named
+
+
+async def _explain_enrolment_failure(item: Indexed[Enrolment], error: MoodleError) -> ItemFailure:
+    index, enrolment = item
+    if isinstance(error, MoodleNoManualEnrolment):
+        # Name the course from the input: Moodle's message may not carry the id.
+        reason = (
+            f"manual enrolment missing in course {enrolment.course_id}: ask the Moodle administrator "
+            "to add the 'Manual enrolments' method to the course"
+        )
+        return ItemFailure(index=index, key=enrolment.key, error=error, reason=reason)
+    return await _explain_failure(lambda value: value.key)(item, error)
 
 
 def _explain_failure(key: Callable[[Any], str]) -> Callable[[Indexed[Any], MoodleError], Awaitable[ItemFailure]]:

@@ -1,6 +1,6 @@
 """Errors raised by the Moodle client, and the one place that classifies Moodle's error bodies.
 
-Moodle's REST server answers almost every failure with HTTP 200 and a body such as
+Moodle's REST server reports almost every failure with HTTP 200 and a body such as
 `{"exception": ..., "errorcode": ..., "message": ...[, "debuginfo": ...]}`.
 `error_from_moodle` turns such a body into one of these classes::
 
@@ -91,10 +91,10 @@ class MoodleError(AssistantError):
 
 
 class MoodleUnavailable(MoodleError):
-    """Moodle could not be reached or answered with a temporary failure; the call may be retried.
+    """Moodle could not be reached or reported a temporary failure, so the call may be retried.
 
     `retry_after` holds the seconds from a Retry-After header. `may_have_committed` is
-    true when the request reached Moodle and the answer was lost (read timeout, 5xx),
+    true when the request reached Moodle and the response was lost (read timeout, 5xx),
     so a write may have been applied.
     """
 
@@ -141,7 +141,7 @@ class MoodleAccessDenied(MoodleConfigError):
 
 
 class MoodleBadResponse(MoodleError):
-    """Moodle answered with a body that is neither JSON nor a Moodle error."""
+    """Moodle responded with a body that is neither JSON nor a Moodle error."""
 
 
 def is_password_policy_error(errorcode: str) -> bool:

@@ -1,4 +1,4 @@
-"""The `/readyz` check for Moodle: the site answers and the token may call every required function."""
+"""The `/readyz` check for Moodle: the site responds and the token may call every required function."""
 
 from __future__ import annotations
 

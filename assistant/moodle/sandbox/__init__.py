@@ -1,4 +1,4 @@
-"""An in-memory Moodle site that answers Moodle's REST web services on loopback, for tests and demos."""
+"""An in-memory Moodle site that serves Moodle's REST web services on loopback, for tests and demos."""
 
 from __future__ import annotations
 

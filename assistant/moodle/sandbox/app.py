@@ -1,6 +1,6 @@
 """The Moodle sandbox as an ASGI app: Moodle's REST endpoint plus a JSON admin interface.
 
-`POST /webservice/rest/server.php` answers the way Moodle 5.1 does: HTTP 200 for every
+`POST /webservice/rest/server.php` responds the way Moodle 5.1 does: HTTP 200 for every
 Moodle error, generic messages unless `debug` is on, XML when `moodlewsrestformat` is
 not `json`. The admin interface under `/_sandbox/` needs no token and exists for tests
 and demos; `admin=False` turns it off.
@@ -92,7 +92,7 @@ async def _web_service(request: Request) -> Response:
         siteurl = str(request.base_url).rstrip("/")
         response = _render(state, lambda: _dispatch(state, pairs, siteurl), as_json=as_json)
         if fault is not None:
-            # The call was applied; only the answer is late, as after a real timeout.
+            # The call was applied and only the response is late, as after a real timeout.
             await asyncio.sleep(fault.delay)
         return response
     finally:

@@ -47,7 +47,7 @@ class Multiple:
 
 @dataclass(frozen=True)
 class AnyParams:
-    """Parameters the sandbox accepts without checking, for functions it only answers with empty data."""
+    """Parameters the sandbox accepts without checking, for functions whose response is always empty."""
 
 
 Spec = Value | Single | Multiple

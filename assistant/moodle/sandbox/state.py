@@ -1,6 +1,6 @@
 """The sandbox's in-memory Moodle site: users, courses, enrolments, completion, grades, cohorts.
 
-`SandboxState` holds the data and the admin operations that tests and demos use
+`SandboxState` contains the data and the admin operations that tests and demos use
 (`reset`, `set_activity_completion`, `set_grade`, `run_cron`, `add_fault`,
 `add_courses`, `stats`). Every public method takes one re-entrant lock, so the
 sandbox served in one thread and a test calling these methods from another never
@@ -229,6 +229,7 @@ class SandboxState:
             self.calls = Counter()
             self.max_in_flight = 0
             self._next_ids = self._first_free_ids()
+            self.index_users()
             for userid, courseid in list(self.enrolments):
                 self.aggregate_completion(userid, courseid)
 
@@ -242,6 +243,7 @@ class SandboxState:
         with self.lock:
             for name, value in copy.deepcopy(snapshot).items():
                 setattr(self, name, value)
+            self.index_users()
 
     def _first_free_ids(self) -> dict[str, int]:
         grade_ids = [a.grade_item_id or 0 for a in self.activities.values()]
@@ -273,12 +275,26 @@ class SandboxState:
         user = self.users.get(userid)
         return None if user is None or user.deleted else user
 
+    def index_users(self) -> None:
+        """Rebuild the username and e-mail indexes; call it after changing or deleting users."""
+        with self.lock:
+            active = [user for user in self.users.values() if not user.deleted]
+            self._by_username = {user.username: user.id for user in active}
+            self._by_email = {user.email.lower(): user.id for user in active}
+
+    def add_user(self, user: User) -> None:
+        with self.lock:
+            self.users[user.id] = user
+            self._by_username[user.username] = user.id
+            self._by_email[user.email.lower()] = user.id
+
     def user_by_username(self, username: str) -> User | None:
-        return next((u for u in self.users.values() if u.username == username and not u.deleted), None)
+        userid = self._by_username.get(username)
+        return None if userid is None else self.users[userid]
 
     def user_by_email(self, email: str) -> User | None:
-        wanted = email.strip().lower()
-        return next((u for u in self.users.values() if u.email.lower() == wanted and not u.deleted), None)
+        userid = self._by_email.get(email.strip().lower())
+        return None if userid is None else self.users[userid]
 
     def course_activities(self, courseid: int) -> list[Activity]:
         return sorted((a for a in self.activities.values() if a.courseid == courseid), key=lambda a: a.cmid)
@@ -457,7 +473,7 @@ class SandboxState:
     # --- faults and statistics ---
 
     def add_fault(self, fault: Fault) -> None:
-        """Make the next `fault.count` matching web service calls fail as the fault says."""
+        """Make the next `fault.count` matching web service calls fail in the fault's mode."""
         with self.lock:
             self.faults.append(fault)
 

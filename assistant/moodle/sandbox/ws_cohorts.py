@@ -1,6 +1,6 @@
 """Cohort, role and competency functions: core_cohort_*, core_role_* and core_competency_*.
 
-The competency functions answer as a site without competency frameworks does.
+The competency functions respond as a site without competency frameworks does.
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def create_users(state: SandboxState, caller: Caller, params: dict[str, Any]) ->
 
     for user in staged:
         user.id = state.next_id("user")
-        state.users[user.id] = user
+        state.add_user(user)
     return [{"id": user.id, "username": user.username} for user in staged]
 
 
@@ -291,6 +291,7 @@ def update_users(state: SandboxState, caller: Caller, params: dict[str, Any]) ->
 
     for user, entry in changes:
         _apply_update(state, user, entry)
+    state.index_users()
     return {"warnings": warnings}
 
 
@@ -339,6 +340,7 @@ def delete_users(state: SandboxState, caller: Caller, params: dict[str, Any]) ->
             del state.enrolments[key]
         for cohort in state.cohorts.values():
             cohort.members = [member for member in cohort.members if member != user.id]
+    state.index_users()
     return None
 
 
