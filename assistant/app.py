@@ -20,6 +20,7 @@ from assistant.web.setup import install_web
 from assistant.moodle.client import MoodleClient
 from assistant.moodle.health import moodle_readiness_check
 from assistant.scim.router import router as scim_router
+from assistant.results.router import router as results_router
 
 log = structlog.get_logger()
 
@@ -60,5 +61,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_error_handlers(app)
     app.include_router(health.router, dependencies=AUTHORIZED)
     app.include_router(scim_router, dependencies=AUTHORIZED)
+    app.include_router(results_router, dependencies=AUTHORIZED)
     install_web(app, settings)
     return app
