@@ -682,6 +682,7 @@ def _log_retry(function: str, state: RetryCallState) -> None:
         delay_s=round(delay, 3) if delay is not None else None,
         error=type(error).__name__,
         errorcode=getattr(error, "errorcode", None),
+        detail=getattr(error, "message", None),
     )
 
 

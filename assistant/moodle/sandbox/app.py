@@ -16,7 +16,6 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape, quoteattr
 
-import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,8 +28,6 @@ from assistant.moodle.sandbox.errors import WsError, access_exception, invalid_t
 from assistant.moodle.sandbox.params import parse_php_form, validate
 from assistant.moodle.sandbox.registry import FUNCTIONS, Caller
 from assistant.moodle.sandbox.state import Fault, SandboxState, load_fixture
-
-log = structlog.get_logger()
 
 DEFAULT_TOKEN = "hrlab0000000000000000000000ws001"
 INTEGRATION_SERVICE = "hr_integration"
