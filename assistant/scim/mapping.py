@@ -92,7 +92,7 @@ def manager_value(user: UserResource) -> str | None:
 
 
 def person_values(user: UserResource) -> dict[str, str | None]:
-    """Return the person fields a SCIM user carries; `manager_employee_id` is still the raw manager.value."""
+    """Return the person fields a SCIM user carries, with `manager_employee_id` still the raw manager.value."""
     extension = user[EmployeeExtension]
     email = _preferred_entry(user.emails)
     address = _preferred_entry(user.addresses)

@@ -25,7 +25,7 @@ class ScimUserRecord(SQLModel, table=True):
     # userName case-folded: SCIM compares userName case-insensitively (caseExact false).
     user_name_key: str = Field(max_length=320, unique=True, index=True)
     external_id: str | None = Field(default=None, max_length=320, index=True)
-    # Counts the writes; meta.version and the ETag are W/"<version>".
+    # Number of writes so far. meta.version and the ETag are W/"<version>".
     version: int = Field(default=1)
     # The resource without id, meta and password, as the SCIM JSON the IdP sent.
     resource: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

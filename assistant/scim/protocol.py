@@ -27,7 +27,7 @@ _RESOURCE_CONTEXTS = {Context.RESOURCE_CREATION_REQUEST, Context.RESOURCE_REPLAC
 
 
 class IdentityProviderService(ScimService):
-    """ScimService that accepts a bare-string manager and answers every PATCH with the resource."""
+    """ScimService that accepts a bare-string manager and returns the resource after every PATCH."""
 
     def read_body(
         self,
@@ -52,7 +52,11 @@ class IdentityProviderService(ScimService):
         resource: Resource[Any],
         response_parameters: ResponseParameters[Any],
     ) -> ScimResponse:
-        """Answer 200 with the resource (RFC 7644 §3.5.2 allows 200 or 204); Okta reads the returned user."""
+        """Respond with 200 and the resource, which RFC 7644 §3.5.2 allows as well as 204.
+
+        scim2-server responds 204 by default. A client that reads the updated user from the
+        response, as IdP connectors commonly do, gets it this way.
+        """
         return self.resource_response(
             self.publish(base_url, resource),
             Context.RESOURCE_REPLACEMENT_RESPONSE,

@@ -55,6 +55,13 @@ class ScimNotConfigured(SCIMException):
     _default_detail = "SCIM is not configured: set ASSISTANT_SCIM_TOKEN to the bearer token the identity provider sends"
 
 
+class ScimBusy(SCIMException):
+    """Concurrent writes to the same user won every attempt, so the client should retry."""
+
+    status = 503
+    _default_detail = f"The user changed {MAX_WRITE_ATTEMPTS} times during this request; retry it"
+
+
 @cache
 def get_service() -> IdentityProviderService:
     """Return the protocol service, built once per process."""
@@ -120,7 +127,7 @@ async def get_user(request: Request, user_id: str) -> Response:
 
 @router.put("/Users/{user_id}")
 async def replace_user(request: Request, user_id: str) -> Response:
-    """Replace a user; read-only attributes in the body are ignored (RFC 7644 §3.5.1)."""
+    """Replace a user, ignoring read-only attributes in the body (RFC 7644 §3.5.1)."""
     return await serve(request)
 
 
@@ -132,7 +139,7 @@ async def patch_user(request: Request, user_id: str) -> Response:
 
 @router.delete("/Users/{user_id}")
 async def delete_user(request: Request, user_id: str) -> Response:
-    """Delete the SCIM user; the person record stays, as a leaver (RFC 7644 §3.6)."""
+    """Delete the SCIM user. The person record stays, as a leaver (RFC 7644 §3.6)."""
     return await serve(request)
 
 
@@ -142,7 +149,7 @@ async def delete_user(request: Request, user_id: str) -> Response:
     include_in_schema=False,
 )
 async def serve_other(request: Request, path: str) -> Response:
-    """Answer any other path or method with a SCIM error (404, 405 or 501)."""
+    """Return a SCIM error (404, 405 or 501) for any other path or method."""
     return await serve(request)
 
 
@@ -180,7 +187,7 @@ async def _read_request(request: Request) -> ScimRequest:
 
 
 def _authenticate(settings: Settings, request: ScimRequest) -> None:
-    """Check the bearer token in constant time; without a configured token, reject every request."""
+    """Check the bearer token in constant time. Without a configured token, every request is rejected."""
     expected = settings.scim_token.get_secret_value()
     if not expected:
         raise ScimNotConfigured()
@@ -194,7 +201,8 @@ def _authenticate(settings: Settings, request: ScimRequest) -> None:
 
 def _handle(engine: Engine, request: ScimRequest) -> tuple[ScimResponse, list[str]]:
     """Serve the request in one transaction, retrying when it lost a race with a concurrent write."""
-    for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
+    attempt = 1
+    while True:
         try:
             with session_scope(engine) as session:
                 storage = PersonStorage(session, lock_rows=request.method.upper() in _LOCKING_METHODS)
@@ -202,8 +210,9 @@ def _handle(engine: Engine, request: ScimRequest) -> tuple[ScimResponse, list[st
             return response, storage.changed_employee_ids
         except ConcurrentWrite as exc:
             log.warning("scim.write.retry", scim_id=str(exc), attempt=attempt)
-            last_error = exc
-    raise SCIMException(detail="The user kept changing during the request; retry") from last_error
+            if attempt == MAX_WRITE_ATTEMPTS:
+                raise ScimBusy() from exc
+            attempt += 1
 
 
 def _error_response(request: Request, exc: Exception) -> ScimResponse:

@@ -42,7 +42,7 @@ from scim2_models.resources.enterprise_user import Manager
 
 ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
-# Largest page a search returns; also the page size when a request gives no count.
+# Maximum page size of a search, and the page size when a request gives no count.
 MAX_RESULTS = 200
 
 
@@ -108,7 +108,7 @@ def identity_provider_policy() -> ScimPolicy:
 
     - A PATCH path filter that matches no entry, such as `emails[type eq "work"].value`
       on a user without a work address, creates the entry instead of failing with
-      noTarget (RFC 7644 §3.5.2.3 asks for noTarget on replace).
+      noTarget (RFC 7644 §3.5.2.3 requires noTarget on replace).
     - A `remove` carrying a `value` removes the entries the value selects.
     - Attributes of schemas this service does not know are dropped instead of rejected,
       so an IdP that maps extra attributes can still provision users.

@@ -18,7 +18,6 @@ from scim2_models import (
     InvalidValueException,
     Meta,
     NotFoundException,
-    PreconditionFailedException,
     Resource,
     ResourceType,
     ResponseParameters,
@@ -75,9 +74,10 @@ class PersonStorage(ScimStorage):
     inside an `and`, narrows the rows in SQL. scim2-models then evaluates the whole
     filter on the remaining resources, so every filter that it can parse works.
 
-    `lock_rows` takes a row lock (`SELECT ... FOR UPDATE`) when reading a user. The
-    router sets it for PUT, PATCH and DELETE. SQLite ignores it; there, a conflicting
-    write raises ConcurrentWrite instead.
+    `lock_rows` locks the user when reading it: `SELECT ... FOR UPDATE` on PostgreSQL,
+    the database write lock on SQLite. The router sets it for PUT, PATCH and DELETE.
+    Each update also checks that the version it read is still stored, and raises
+    ConcurrentWrite if not.
     """
 
     def __init__(self, session: Session, *, lock_rows: bool = False) -> None:
@@ -204,11 +204,29 @@ class PersonStorage(ScimStorage):
     def _load(self, resource_id: str) -> ScimUserRecord:
         query = select(ScimUserRecord).where(ScimUserRecord.id == resource_id)
         if self.lock_rows:
+            self._lock_for_write(resource_id)
             query = query.with_for_update()
         record = self.session.exec(query).first()
         if record is None:
             raise NotFoundException(detail=f"User {resource_id!r} not found")
         return record
+
+    def _lock_for_write(self, resource_id: str) -> None:
+        """On SQLite, take the database write lock before reading, as FOR UPDATE does on PostgreSQL.
+
+        SQLite ignores FOR UPDATE. A no-op UPDATE as the first statement opens the write
+        transaction, waiting up to the busy timeout for other writers, so the rows read
+        afterwards cannot change before this request commits.
+        """
+        if self.session.get_bind().dialect.name != "sqlite":
+            return
+        statement = (
+            update(ScimUserRecord)
+            .where(col(ScimUserRecord.id) == resource_id)
+            .values(version=ScimUserRecord.version)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.execute(statement)
 
     def _check_user_name_free(self, user_name: str, *, owner_id: str | None) -> None:
         query = select(ScimUserRecord.id).where(ScimUserRecord.user_name_key == user_name_key(user_name))
@@ -227,7 +245,7 @@ class PersonStorage(ScimStorage):
             )
 
     def _manager_employee_id(self, value: str | None) -> str | None:
-        """Resolve manager.value: a SCIM user id becomes that user's employee ID; any other value is an employee ID."""
+        """Resolve manager.value: a SCIM user id becomes that user's employee ID, and any other value is taken as an employee ID."""
         if value is None:
             return None
         query = select(ScimUserRecord.employee_id).where(ScimUserRecord.id == value)
@@ -330,21 +348,25 @@ def _require_user_name(user: UserResource) -> str:
 
 
 def _check_version(record: ScimUserRecord, expected_version: str | None) -> None:
+    """Raise ConcurrentWrite when the stored version is not the one the handler read.
+
+    The handler passes the version it read earlier in the same request, and a client's
+    If-Match was already checked against that version (412 on mismatch). A difference
+    here means another request wrote in between, so the whole request is retried.
+    """
     if expected_version is not None and expected_version != etag(record):
-        raise PreconditionFailedException(
-            detail=f"User {record.id} has version {etag(record)}, not {expected_version}; read it again"
-        )
+        raise ConcurrentWrite(record.id)
 
 
 def _uniqueness_error(exc: IntegrityError) -> UniquenessException:
     # Reached only when a concurrent request took the value after the checks above.
-    return UniquenessException(detail="userName or employeeNumber was taken by a concurrent request; retry")
+    return UniquenessException(detail="userName or employeeNumber was taken by a concurrent request. Retry the request.")
 
 
 def _narrowing_conditions(node: Any) -> list[ColumnElement[bool]]:
     """Return SQL conditions that every resource matching the filter satisfies.
 
-    Only equality on userName, externalId and id narrows; other filters return no
+    Only equality on userName, externalId and id narrows. Other filters return no
     condition and are left to scim2-models.
     """
     if isinstance(node, LogicalExpr) and node.op == LogicalOperator.and_:

@@ -16,8 +16,11 @@ async def sync_people_to_moodle(app: FastAPI, employee_ids: Sequence[str]) -> No
     """Plan and apply the Moodle account of each employee, one at a time.
 
     A deactivated person's account is suspended here. Failures are logged as
-    `scim.moodle_sync.failed` and never raised, because the SCIM response has already
-    gone out; the next full sync run repairs what failed.
+    `scim.moodle_sync.failed` and not raised, because the SCIM response has already
+    been sent.
+
+    NOTE: a failed sync is not retried here. The person's account stays as it was until
+    the next sync run that covers the person.
     """
     # Imported here: provisioning pulls in the Moodle client and the planner.
     from assistant.moodle.client import MoodleClient
@@ -39,7 +42,7 @@ async def sync_people_to_moodle(app: FastAPI, employee_ids: Sequence[str]) -> No
     for employee_id in dict.fromkeys(employee_ids):
         try:
             item = await sync_person(app.state.engine, client, employee_id, mapping=mapping, source=SOURCE)
-        except Exception as exc:  # noqa: BLE001 - logged; the SCIM change itself is committed
+        except Exception as exc:  # noqa: BLE001 - logged, and the SCIM change is already committed
             log.error("scim.moodle_sync.failed", employee_id=employee_id, error=type(exc).__name__, detail=str(exc))
             continue
 
