@@ -20,7 +20,6 @@ from typing import Protocol
 import faiss
 import numpy as np
 import structlog
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from assistant.embeddings import Encoder
@@ -58,37 +57,37 @@ class MemoryEmbeddingStore:
 
 
 class SqlEmbeddingStore:
-    """The `paths_embedding` table; each call opens and commits its own session."""
+    """The `paths_embedding` table, read and written in the caller's session (flushes only).
+
+    Using the caller's session keeps the cache in the caller's transaction; on SQLite a
+    second connection would wait for the caller's write lock.
+    """
 
     # Hashes per SELECT ... IN (...), below SQLite's and PostgreSQL's parameter limits.
     CHUNK = 500
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     def get_many(self, hashes: Sequence[str], model: str) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
-        with Session(self._engine) as session:
-            for start in range(0, len(hashes), self.CHUNK):
-                chunk = list(hashes[start : start + self.CHUNK])
-                query = select(PathEmbedding).where(
-                    PathEmbedding.model == model, col(PathEmbedding.content_hash).in_(chunk)
-                )
-                for row in session.exec(query):
-                    found[row.content_hash] = np.frombuffer(row.vector, dtype="<f4").astype(np.float32)
+        for start in range(0, len(hashes), self.CHUNK):
+            chunk = list(hashes[start : start + self.CHUNK])
+            query = select(PathEmbedding).where(PathEmbedding.model == model, col(PathEmbedding.content_hash).in_(chunk))
+            for row in self._session.exec(query):
+                found[row.content_hash] = np.frombuffer(row.vector, dtype="<f4").astype(np.float32)
         return found
 
     def put_many(self, vectors: dict[str, np.ndarray], model: str) -> None:
         if not vectors:
             return
-        with Session(self._engine) as session:
-            existing = set(self.get_many(list(vectors), model))
-            for content_hash, vector in vectors.items():
-                if content_hash in existing:
-                    continue
-                data = np.asarray(vector, dtype="<f4").tobytes()
-                session.add(PathEmbedding(content_hash=content_hash, model=model, dimension=len(vector), vector=data))
-            session.commit()
+        existing = set(self.get_many(list(vectors), model))
+        for content_hash, vector in vectors.items():
+            if content_hash in existing:
+                continue
+            data = np.asarray(vector, dtype="<f4").tobytes()
+            self._session.add(PathEmbedding(content_hash=content_hash, model=model, dimension=len(vector), vector=data))
+        self._session.flush()
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ class IndexUpdate:
 class CourseIndex:
     """Course vectors in FAISS, kept in step with a catalogue by `update`."""
 
-    def __init__(self, encoder: Encoder, store: EmbeddingStore, *, directory: Path | None = None) -> None:
+    def __init__(self, encoder: Encoder, store: EmbeddingStore | None = None, *, directory: Path | None = None) -> None:
         self.encoder = encoder
         self.store = store
         self.directory = directory
@@ -155,8 +154,12 @@ class CourseIndex:
         os.replace(index_tmp, self.directory / INDEX_FILE)
         os.replace(map_tmp, self.directory / MAP_FILE)
 
-    def update(self, courses: Iterable[CatalogueCourse]) -> IndexUpdate:
-        """Bring the index in line with `courses`: embed new and changed texts, drop missing ids."""
+    def update(self, courses: Iterable[CatalogueCourse], *, store: EmbeddingStore | None = None) -> IndexUpdate:
+        """Bring the index in line with `courses`: embed new and changed texts, drop missing ids.
+
+        Vectors are looked up in and added to `store`, else the index's own store; with
+        neither, every new or changed text is encoded.
+        """
         wanted = {course.id: course for course in sorted(courses, key=lambda course: course.id)}
         wanted_hashes = {course_id: course.content_hash() for course_id, course in wanted.items()}
 
@@ -166,7 +169,8 @@ class CourseIndex:
         unchanged = len(wanted) - len(changed) - len(added)
 
         to_embed = sorted(changed + added)
-        vectors, encoded = self._vectors_for({cid: wanted[cid].index_text() for cid in to_embed}, wanted_hashes)
+        texts = {cid: wanted[cid].index_text() for cid in to_embed}
+        vectors, encoded = self._vectors_for(texts, wanted_hashes, store or self.store or MemoryEmbeddingStore())
 
         self._apply(removed=removed + changed, vectors=vectors)
         for course_id in removed:
@@ -185,10 +189,12 @@ class CourseIndex:
         )
         return result
 
-    def _vectors_for(self, texts: dict[int, str], hashes: dict[int, str]) -> tuple[dict[int, np.ndarray], int]:
+    def _vectors_for(
+        self, texts: dict[int, str], hashes: dict[int, str], store: EmbeddingStore
+    ) -> tuple[dict[int, np.ndarray], int]:
         """Return a vector per course id, from the store where it has one, encoding the rest."""
         model = self.encoder.name
-        cached = self.store.get_many(sorted({hashes[cid] for cid in texts}), model)
+        cached = store.get_many(sorted({hashes[cid] for cid in texts}), model)
 
         missing: dict[str, str] = {}
         for course_id, text in texts.items():
@@ -198,7 +204,7 @@ class CourseIndex:
         if missing:
             encoded = self.encoder.encode(list(missing.values()))
             fresh = {content_hash: encoded[i] for i, content_hash in enumerate(missing)}
-            self.store.put_many(fresh, model)
+            store.put_many(fresh, model)
             cached.update(fresh)
 
         vectors = {course_id: cached[hashes[course_id]] for course_id in texts}

@@ -64,9 +64,27 @@ class CountingEncoder:
         return self.inner.encode(texts)
 
 
+class MemoEncoder:
+    """The real encoder with a cache of every text it embedded, so tests pay for each text once."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self.inner.encode(missing), strict=True))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack([self._vectors[text] for text in texts])
+
+
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
-    return get_encoder()
+    return MemoEncoder(get_encoder())
 
 
 @pytest.fixture
@@ -94,3 +112,55 @@ def search(encoder: Encoder, queries: QueryEncoder, catalogue: CatalogueSnapshot
     index = CourseIndex(encoder, MemoryEmbeddingStore())
     index.update(catalogue.courses)
     return IndexSearch(index, queries)
+
+
+# --- database fixtures ---
+
+from datetime import date  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from sqlalchemy.engine import Engine  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from assistant.config import Settings  # noqa: E402
+from assistant.paths.engine import PathEngine  # noqa: E402
+from assistant.people.schemas import PersonRecord  # noqa: E402
+from assistant.people.service import upsert_person  # noqa: E402
+from assistant.provisioning.models import LinkedBy, ProvisioningAccount  # noqa: E402
+
+# A manager (M1) with two sales reports, one of whom (E0001) manages a DBA (E0003).
+PEOPLE = [
+    PersonRecord(employee_id="M1", given_name="Mara", family_name="Lead", job_title="Director of Sales", department="Sales"),
+    PersonRecord(
+        employee_id="E0001", given_name="Alex", family_name="Example", job_title="Area Sales Manager",
+        department="Sales", manager_employee_id="M1", hire_date=date(2026, 12, 1),
+    ),
+    PersonRecord(
+        employee_id="E0002", given_name="Sam", family_name="Sample", job_title="Area Sales Manager",
+        department="Sales", manager_employee_id="M1", hire_date=date(2026, 12, 1),
+    ),
+    PersonRecord(
+        employee_id="E0003", given_name="Jo", family_name="Placeholder", job_title="Sr. DBA",
+        department="IT/IS", manager_employee_id="E0001", hire_date=date(2026, 12, 1),
+    ),
+]
+
+
+def seed_people(session: Session, *, accounts: dict[str, int] | None = None) -> None:
+    """Add the people and, for the given employee IDs, links to Moodle user ids."""
+    for record in PEOPLE:
+        upsert_person(session, record, source="test")
+    for employee_id, user_id in (accounts or {}).items():
+        session.add(
+            ProvisioningAccount(
+                employee_id=employee_id, moodle_user_id=user_id, username=employee_id.lower(), linked_by=LinkedBy.IDNUMBER
+            )
+        )
+    session.commit()
+
+
+def make_path_engine(
+    tmp_path: Path, engine: Engine, encoder: Encoder, config: CatalogueConfig, **settings: object
+) -> tuple[Settings, PathEngine]:
+    app_settings = Settings(data_dir=tmp_path / "data", **settings)  # type: ignore[arg-type]
+    return app_settings, PathEngine.create(app_settings, encoder=encoder, config=config)

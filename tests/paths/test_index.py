@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from assistant.paths.catalogue import CatalogueCourse
 from assistant.paths.index import CourseIndex, MemoryEmbeddingStore, SqlEmbeddingStore
@@ -99,13 +99,14 @@ def test_same_inputs_give_same_index(counting_encoder: CountingEncoder) -> None:
     assert np.array_equal(forward.vectors([2, 3]), backward.vectors([2, 3]))
 
 
-def test_sql_store_round_trips_vectors(engine: Engine, counting_encoder: CountingEncoder) -> None:
-    store = SqlEmbeddingStore(engine)
-    CourseIndex(counting_encoder, store).update(COURSES)
+def test_sql_store_round_trips_vectors(session: Session, counting_encoder: CountingEncoder) -> None:
+    CourseIndex(counting_encoder).update(COURSES, store=SqlEmbeddingStore(session))
+    session.commit()
     before = counting_encoder.texts
 
-    index = CourseIndex(counting_encoder, store)
-    index.update(COURSES)
+    store = SqlEmbeddingStore(session)
+    index = CourseIndex(counting_encoder)
+    index.update(COURSES, store=store)
 
     assert counting_encoder.texts == before
     cached = store.get_many([COURSES[0].content_hash()], counting_encoder.name)
