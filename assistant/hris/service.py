@@ -15,7 +15,7 @@ from assistant.hris.source import RejectedRow, SourceBatch
 from assistant.people.mapping import SourceMapping
 from assistant.people.models import TRACKED_FIELDS, Person, PersonStatus
 from assistant.people.schemas import PersonRecord
-from assistant.people.service import upsert_person
+from assistant.people.service import upsert_people, upsert_person
 
 log = structlog.get_logger()
 
@@ -93,9 +93,8 @@ def import_batch(
     report.rejected = list(batch.rejected)
     report.warnings = list(batch.warnings)
 
-    for record in batch.records:
-        result = upsert_person(session, record, source=source, run_id=report.run_id, fields=fields)
-        getattr(report, result.action).append(record.employee_id)
+    for result in upsert_people(session, batch.records, source=source, run_id=report.run_id, fields=fields):
+        getattr(report, result.action).append(result.employee_id)
 
     leavers = _leaver_candidates(session, batch, source=source, report=report)
     leavers = _apply_share_guard(session, leavers, max_share=max_leaver_share, force=force, report=report)

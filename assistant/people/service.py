@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -18,6 +18,9 @@ from assistant.people.schemas import PersonRecord
 log = structlog.get_logger()
 
 UpsertAction = Literal["created", "updated", "unchanged"]
+
+# Employee IDs per lookup query; keeps the IN list well inside every driver's parameter limit.
+LOOKUP_CHUNK = 500
 
 
 class PersonNotFound(NotFound):
@@ -75,18 +78,65 @@ def upsert_person(
     `fields` limits the update to the fields this source owns; None means every tracked field.
     The caller commits.
     """
+    return upsert_people(session, [record], source=source, run_id=run_id, fields=fields)[0]
+
+
+def upsert_people(
+    session: Session,
+    records: Sequence[PersonRecord],
+    *,
+    source: str,
+    run_id: str | None = None,
+    fields: Iterable[str] | None = None,
+) -> list[UpsertResult]:
+    """Upsert many records with one lookup query per chunk and one flush; results follow input order."""
     owned = set(TRACKED_FIELDS if fields is None else fields)
-    person = get_person(session, record.employee_id)
+    existing = _people_by_employee_id(session, [record.employee_id for record in records])
 
-    if person is None:
-        person = Person(employee_id=record.employee_id, source=source)
-        changes = _apply(person, record, set(TRACKED_FIELDS))
-        session.add(person)
-        _record_history(session, record.employee_id, changes, source=source, run_id=run_id)
-        session.flush()
-        log.info("people.person.created", employee_id=record.employee_id, source=source, run_id=run_id)
-        return UpsertResult(record.employee_id, "created", changes)
+    results = []
+    for record in records:
+        person = existing.get(record.employee_id)
+        if person is None:
+            person, changes = _create(session, record, source=source, run_id=run_id)
+            existing[record.employee_id] = person
+            results.append(UpsertResult(record.employee_id, "created", changes))
+            continue
+        results.append(_update(session, person, record, owned, source=source, run_id=run_id))
 
+    session.flush()
+    return results
+
+
+def _people_by_employee_id(session: Session, employee_ids: Sequence[str]) -> dict[str, Person]:
+    found: dict[str, Person] = {}
+    unique_ids = sorted(set(employee_ids))
+    for start in range(0, len(unique_ids), LOOKUP_CHUNK):
+        chunk = unique_ids[start : start + LOOKUP_CHUNK]
+        for person in session.exec(select(Person).where(col(Person.employee_id).in_(chunk))):
+            found[person.employee_id] = person
+    return found
+
+
+def _create(
+    session: Session, record: PersonRecord, *, source: str, run_id: str | None
+) -> tuple[Person, dict[str, tuple[Any, Any]]]:
+    person = Person(employee_id=record.employee_id, source=source)
+    changes = _apply(person, record, set(TRACKED_FIELDS))
+    session.add(person)
+    _record_history(session, record.employee_id, changes, source=source, run_id=run_id)
+    log.info("people.person.created", employee_id=record.employee_id, source=source, run_id=run_id)
+    return person, changes
+
+
+def _update(
+    session: Session,
+    person: Person,
+    record: PersonRecord,
+    owned: set[str],
+    *,
+    source: str,
+    run_id: str | None,
+) -> UpsertResult:
     changes = _apply(person, record, owned)
     if not changes:
         return UpsertResult(record.employee_id, "unchanged")
@@ -94,7 +144,6 @@ def upsert_person(
     person.source = source
     person.updated_at = utcnow()
     _record_history(session, record.employee_id, changes, source=source, run_id=run_id)
-    session.flush()
     log.info("people.person.updated", employee_id=record.employee_id, fields=sorted(changes), source=source)
     return UpsertResult(record.employee_id, "updated", changes)
 
