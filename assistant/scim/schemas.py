@@ -14,7 +14,7 @@ let real identity providers through:
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 from scim2_models import (
@@ -23,11 +23,11 @@ from scim2_models import (
     Bulk,
     CaseExact,
     ChangePassword,
+    ComplexAttribute,
     Email,
     EnterpriseUser,
     ETag,
     Filter,
-    Mutability,
     Patch,
     Reference,
     Required,
@@ -39,6 +39,7 @@ from scim2_models import (
     User,
 )
 from scim2_models.resources.enterprise_user import Manager
+from scim2_models.resources.resource import AnyExtension
 
 ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -55,7 +56,8 @@ class UserManager(Manager):
     value: Annotated[str | None, CaseExact.true] = None
     """The id of the manager's SCIM resource, or the manager's employee ID."""
 
-    ref: Annotated[Reference["User"] | None, Required.false] = Field(  # type: ignore[type-arg]
+    # "User" is the name of the referenced resource type, as in scim2-models' own Manager.
+    ref: Annotated[Reference["User"] | None, Required.false] = Field(  # type: ignore[type-arg]  # noqa: UP037
         None, serialization_alias="$ref", validation_alias="$ref"
     )
     """The URI of the manager's SCIM resource."""
@@ -71,11 +73,12 @@ class EmployeeExtension(EnterpriseUser):
     """The user's manager."""
 
 
-class ScimUser(User[Any]):
-    emails: list[UserEmail] | None = None
+class ScimUser(User[AnyExtension]):
+    # The entries are UserEmail, a subclass of Email, so the override narrows the type.
+    emails: list[UserEmail] | None = None  # type: ignore[assignment]
     """E-mail addresses of the user."""
 
-    Emails = UserEmail
+    Emails: ClassVar[type[ComplexAttribute]] = UserEmail
 
 
 # The resource served at /Users: the core User schema with the enterprise extension.

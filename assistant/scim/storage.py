@@ -44,11 +44,13 @@ from assistant.scim.mapping import (
     status_values,
 )
 from assistant.scim.models import ScimUserRecord, utcnow
-from assistant.scim.schemas import UserResource
+from assistant.scim.schemas import ENTERPRISE_USER_SCHEMA, UserResource
 
 log = structlog.get_logger()
 
 SOURCE = "scim"
+
+_KNOWN_SCHEMAS = {str(UserResource.__schema__).lower(), ENTERPRISE_USER_SCHEMA.lower()}
 
 
 class ConcurrentWrite(Exception):
@@ -114,12 +116,17 @@ class PersonStorage(ScimStorage):
                 page = page.limit(count)
             return SearchPage(total, [to_resource(record) for record in self.session.exec(page)])
 
-        scim_filter = ScimFilter[UserResource](str(search_request.filter))  # type: ignore[valid-type]
+        scim_filter = ScimFilter[UserResource](str(search_request.filter))
         narrowing = _narrowing_conditions(scim_filter.ast)
         if narrowing:
             query = query.where(*narrowing)
+
         # NOTE: a filter that does not narrow in SQL loads every SCIM user to evaluate it.
-        found = [resource for record in self.session.exec(query) if scim_filter.match(resource := to_resource(record))]
+        found: list[Resource[Any]] = []
+        for record in self.session.exec(query):
+            resource = to_resource(record)
+            if scim_filter.match(resource):
+                found.append(resource)
         stop = None if count is None else start + count
         return SearchPage(len(found), found[start:stop])
 
@@ -324,11 +331,16 @@ def to_resource(record: ScimUserRecord) -> UserResource:
 
 
 def _stored_json(user: UserResource) -> dict[str, Any]:
-    """Return the resource as stored: never the password, and without id and meta, which come from the row."""
+    """Return the resource as stored: never the password, and without id and meta, which come from the row.
+
+    `schemas` keeps only the URNs this service defines, because attributes of unknown
+    schemas are dropped on input.
+    """
     stored = user.model_copy(deep=True)
     stored.password = None
     data = stored.model_dump(mode="json", exclude={"id", "meta"})
-    return cast(dict[str, Any], data)
+    data["schemas"] = [urn for urn in data.get("schemas", []) if urn.lower() in _KNOWN_SCHEMAS]
+    return data
 
 
 def _require_employee_number(user: UserResource) -> str:

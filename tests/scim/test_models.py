@@ -7,8 +7,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import assistant.people.models  # noqa: F401 - the scim table references people_person
-import assistant.scim.models  # noqa: F401 - registers the scim tables
+# The scim table references people_person, so both modules register their tables.
+import assistant.people.models
+import assistant.scim.models  # noqa: F401
 
 
 def test_scim_tables_match_migration(engine: Engine) -> None:
