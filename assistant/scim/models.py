@@ -22,7 +22,7 @@ class ScimUserRecord(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=36)
     employee_id: str = Field(max_length=64, unique=True, index=True, foreign_key="people_person.employee_id")
     user_name: str = Field(max_length=320)
-    # userName case-folded: SCIM compares userName case-insensitively (caseExact false).
+    # userName in lowercase (NFC), because SCIM compares userName case-insensitively.
     user_name_key: str = Field(max_length=320, unique=True, index=True)
     external_id: str | None = Field(default=None, max_length=320, index=True)
     # Number of writes so far. meta.version and the ETag are W/"<version>".

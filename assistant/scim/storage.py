@@ -8,6 +8,7 @@ storage lists the employee IDs whose person record changed in
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,8 +62,12 @@ class ConcurrentWrite(Exception):
 
 
 def user_name_key(user_name: str) -> str:
-    """Return the form userName is compared in: SCIM userName is not case-exact (RFC 7643 §4.1.1)."""
-    return user_name.strip().casefold()
+    """Return the form userName is compared in, because SCIM userName is not case-exact (RFC 7643 §4.1.1).
+
+    It is the NFC-normalised lowercase that scim2-models' filters compare with, so that
+    the uniqueness check and `userName eq` filters agree.
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", user_name.strip()).lower())
 
 
 def etag(record: ScimUserRecord) -> str:

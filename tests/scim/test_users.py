@@ -148,6 +148,19 @@ class TestUniqueness:
         assert body["scimType"] == "uniqueness"
         assert existing["id"] in body["detail"]
 
+    async def test_unicode_user_name_compares_like_filter(
+        self, scim: httpx.AsyncClient, create_user: Callable[..., Any]
+    ) -> None:
+        await create_user(user_name="Straße@example.test", employee_number="00042")
+
+        upper = await scim.post("/Users", json=user_body(user_name="STRAßE@EXAMPLE.TEST", employee_number="00043"))
+        spelled = await scim.post("/Users", json=user_body(user_name="strasse@example.test", employee_number="00044"))
+        found = await scim.get("/Users", params={"filter": 'userName eq "STRAßE@example.test"'})
+
+        assert upper.status_code == 409
+        assert spelled.status_code == 201
+        assert found.json()["totalResults"] == 1
+
     async def test_same_post_twice_conflicts(self, scim: httpx.AsyncClient) -> None:
         first = await scim.post("/Users", json=user_body())
         second = await scim.post("/Users", json=user_body())
