@@ -275,7 +275,7 @@ class Collector:
 
         completed_at = completion.time_completed
         if completed_at is None:
-            # Moodle said complete without any criterion time; the moment of reading is the best bound.
+            # Moodle reported the course complete without a criterion time, so the time of reading is used.
             log.warning("results.collect.completion_time_missing", employee_id=account.employee_id, course_id=state.course_id)
             completed_at = now
         if state.enrolment_start is not None and completed_at < state.enrolment_start:

@@ -1,8 +1,8 @@
 """The compliance report: who is current, due soon, expired or never completed on each
 mandatory course, per department and per manager.
 
-Only active people are in scope. Which courses are mandatory for whom comes from the
-`CourseRules` the caller passes (the path engine's catalogue configuration).
+Only active people are in scope. The `CourseRules` the caller passes (built from the
+path engine's catalogue configuration) decide each person's mandatory courses.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def _people_in_scope(session: Session, *, department: str | None, manager_employ
 
     people = [person for person in people if person.status == PersonStatus.ACTIVE]
     if department is not None:
-        wanted = department.strip().casefold()
-        people = [person for person in people if (person.department or "").strip().casefold() == wanted]
+        department_key = department.strip().casefold()
+        people = [person for person in people if (person.department or "").strip().casefold() == department_key]
     return people
 
 

@@ -74,5 +74,5 @@ def _accounts(engine: Engine, employee_ids: Sequence[str] | None) -> list[Tracke
         accounts = tracked_accounts(session)
     if employee_ids is None:
         return accounts
-    wanted = set(employee_ids)
-    return [account for account in accounts if account.employee_id in wanted]
+    requested = set(employee_ids)
+    return [account for account in accounts if account.employee_id in requested]

@@ -152,7 +152,7 @@ class TestCollect:
             itsec = next(state for state in course_states_for(session, "E0001") if state.course_code == "ITSEC-101")
         assert (error.stage, error.course_id) == ("grades", 3)
         assert itsec.last_error is not None
-        # The overview still knows the course total, so the grade is not lost, and never 0.
+        # The overview still contains the course total, so the grade is kept, and it is never 0.
         assert next(c for c in _completions(engine) if c.course_code == "ITSEC-101").grade == 95.0
 
     async def test_unknown_user_error_is_per_person(self, engine: Engine, moodle: MoodleClient) -> None:

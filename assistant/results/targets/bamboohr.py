@@ -161,19 +161,19 @@ class BambooHRTarget:
         log.info("results.bamboohr.record_added", outbox_id=item.outbox_id, record_id=added.id, type_id=training_type.id)
         return added.id
 
-    async def _training_type(self, wanted: TrainingTypeWrite) -> TrainingType:
-        """Return the training type with the wanted name, creating or adjusting it when needed."""
+    async def _training_type(self, expected: TrainingTypeWrite) -> TrainingType:
+        """Return the training type with the expected name, creating or adjusting it when needed."""
         async with self._types_lock:
             if self._types is None:
                 self._types = _by_name(await self._client.list_training_types())
-            current = self._types.get(wanted.name)
+            current = self._types.get(expected.name)
             if current is None:
-                current = await self._client.add_training_type(wanted)
-                log.info("results.bamboohr.type_created", type_id=current.id, renewable=wanted.renewable)
-            elif (current.renewable, current.frequency) != (wanted.renewable, wanted.frequency):
-                current = await self._client.update_training_type(current.id, wanted)
-                log.info("results.bamboohr.type_updated", type_id=current.id, frequency=wanted.frequency)
-            self._types[wanted.name] = current
+                current = await self._client.add_training_type(expected)
+                log.info("results.bamboohr.type_created", type_id=current.id, renewable=expected.renewable)
+            elif (current.renewable, current.frequency) != (expected.renewable, expected.frequency):
+                current = await self._client.update_training_type(current.id, expected)
+                log.info("results.bamboohr.type_updated", type_id=current.id, frequency=expected.frequency)
+            self._types[expected.name] = current
             return current
 
     def _forget_types(self) -> None:
@@ -190,9 +190,9 @@ def _by_name(types: list[TrainingType]) -> dict[str, TrainingType]:
 
 
 def _matching_record(records: list[TrainingRecord], item: DeliveryItem) -> TrainingRecord | None:
-    wanted_key = _encode(item.key)
+    expected_key = _encode(item.key)
     for record in records:
-        if notes_key(record.notes) == wanted_key:
+        if notes_key(record.notes) == expected_key:
             return record
 
     if isinstance(item.payload, CompletionPayload):

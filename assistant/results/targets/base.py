@@ -6,9 +6,10 @@ up the idempotency key (or their natural key) before they add anything. A failur
 that concerns the whole batch may be raised as `TargetUnavailable` (retryable) or
 `TargetRejected` (not retryable); the worker then applies it to every item.
 
-Adding an HR system means one module here with one class. SuccessFactors'
-ExternalLearningEvents accepts at most 10 records per call, so its target would set
-`max_batch = 10` and map the per-record status list it returns to outcomes.
+Adding an HR system means one module here with one class. A SuccessFactors target
+would set `max_batch = 10` for ExternalLearningEvents (NOTE: that limit comes from the
+project's requirements and is not checked against SAP's API reference) and map the
+per-record status list of each response to outcomes.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from assistant.results.schemas import CompletionPayload, RoleplayPayload
 
 
 class TargetError(Exception):
-    """A delivery failed; `retryable` says whether the same delivery may succeed later."""
+    """A delivery failed; `retryable` tells whether the same delivery may succeed later."""
 
     retryable = False
 

@@ -1,4 +1,4 @@
-"""Which targets receive results, and building them from the settings."""
+"""Target selection from the settings, and construction of the selected targets."""
 
 from __future__ import annotations
 

@@ -22,8 +22,8 @@ EMPLOYEE = "101"
 class Sandbox:
     url: str
     state: Any
-    # Seconds to hold back the answer of each POST that adds a training record; the
-    # record is stored first, as when a real answer is lost after the write.
+    # Seconds to hold back the response to each POST that adds a training record. The
+    # record is stored first, as when a real response is lost after the write.
     slow_add_seconds: float = 0.0
 
 

@@ -24,7 +24,7 @@ SECRET = "test-webhook-secret-0123456789"
 
 
 class _Receiver:
-    """A webhook receiver that verifies signatures and answers from a script of statuses."""
+    """A webhook receiver that verifies signatures and responds with scripted statuses."""
 
     def __init__(self, statuses: list[int] | None = None) -> None:
         self.statuses = list(statuses or [])
