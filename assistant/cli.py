@@ -53,6 +53,10 @@ from assistant.auth.cli import tokens_app  # noqa: E402
 
 app.add_typer(tokens_app, name="tokens")
 
+from assistant.provisioning.cli import sync as sync_command  # noqa: E402
+
+app.command("sync")(sync_command)
+
 
 if __name__ == "__main__":
     app()

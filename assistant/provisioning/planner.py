@@ -94,7 +94,9 @@ def check_mapping(mapping: MappingConfig) -> list[str]:
 
     # NOTE: the client's UserUpdate lacks some fields that UserCreate has (such as city), so
     # those are set when an account is created and never updated afterwards.
-    create_only = sorted(set(mapping.moodle.fields) - _UPDATE_FIELDS)
+    create_only = sorted(
+        name for name, person_field in mapping.moodle.fields.items() if name not in _UPDATE_FIELDS and _hr_owns(mapping, name, person_field)
+    )
     return [f"Moodle field {name} is set on create only: the Moodle client cannot update it" for name in create_only]
 
 
@@ -139,20 +141,22 @@ def _same(field_name: str, left: str, right: str) -> bool:
 def current_value(user: MoodleUser, field_name: str, account: ProvisioningAccount | None) -> str | None:
     """Return Moodle's value of a field, or the value last pushed when Moodle's reply omits the field.
 
-    None means the value is unknown: Moodle did not return it and the service never pushed it.
+    A custom field that Moodle omits and the service never pushed is empty. None means
+    the value is unknown: the client does not read that field and the service never pushed it.
     """
-    if field_name.startswith(CUSTOM_FIELD_PREFIX):
-        value = user.custom_field(field_name.removeprefix(CUSTOM_FIELD_PREFIX))
-        if value is not None:
-            return value
-    elif field_name in _READ_FIELDS:
+    if field_name in _READ_FIELDS:
         return str(getattr(user, field_name) or "")
 
-    # NOTE: Moodle leaves out custom fields without data, so a value cleared in Moodle
-    # reads as the last pushed value and is not restored until HR changes it.
-    if account is not None and field_name in account.pushed_values:
-        return str(account.pushed_values[field_name])
-    return None
+    pushed = account.pushed_values.get(field_name) if account is not None else None
+    if not field_name.startswith(CUSTOM_FIELD_PREFIX):
+        return None if pushed is None else str(pushed)
+
+    value = user.custom_field(field_name.removeprefix(CUSTOM_FIELD_PREFIX))
+    if value is not None:
+        return value
+    # Moodle leaves out custom fields without data. NOTE: a value cleared in Moodle
+    # therefore reads as the last pushed value and is not restored until HR changes it.
+    return "" if pushed is None else str(pushed)
 
 
 def _diff(target: Target, user: MoodleUser, account: ProvisioningAccount | None) -> tuple[list[FieldChange], dict[str, str]]:
