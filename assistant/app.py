@@ -21,6 +21,7 @@ from assistant.moodle.client import MoodleClient
 from assistant.moodle.health import moodle_readiness_check
 from assistant.scim.router import router as scim_router
 from assistant.results.router import router as results_router
+from assistant.provisioning.router import router as provisioning_router
 
 log = structlog.get_logger()
 
@@ -62,5 +63,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(health.router, dependencies=AUTHORIZED)
     app.include_router(scim_router, dependencies=AUTHORIZED)
     app.include_router(results_router, dependencies=AUTHORIZED)
+    app.include_router(provisioning_router, dependencies=AUTHORIZED)
     install_web(app, settings)
     return app
