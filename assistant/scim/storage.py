@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, cast
 
 import structlog
@@ -206,10 +204,6 @@ class PersonStorage(ScimStorage):
         self.session.delete(record)
         self._flush()
         log.info("scim.user.deleted", scim_id=resource_id, employee_id=record.employee_id)
-
-    @contextmanager
-    def operation(self) -> Iterator[None]:
-        yield
 
     # -- Reads ----------------------------------------------------------
 
