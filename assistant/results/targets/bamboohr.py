@@ -16,7 +16,7 @@ contain spaces. A grade Moodle could not show is written as `grade=unavailable`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from urllib.parse import quote
 
@@ -40,8 +40,8 @@ NOTES_PREFIX = "assistant:v1"
 # BambooHR training category that groups the types this target creates.
 DEFAULT_CATEGORY = "Learning (assistant)"
 
-# Employee ID as HR and Moodle know it -> BambooHR's employee id.
-EmployeeRef = Callable[[str], str]
+# BambooHR's own employee id field; the training record endpoints take this id.
+BAMBOOHR_ID_FIELD = "id"
 
 
 def _encode(value: str) -> str:
@@ -62,6 +62,8 @@ def _fraction(value: float | None, maximum: float | None) -> str:
     return f"{value:g}/{maximum:g}"
 
 
+# TODO(results): write scores to a BambooHR custom table when one is configured; the
+# client has no table endpoints yet, so scores go only into the record notes.
 def record_notes(key: str, payload: CompletionPayload | RoleplayPayload) -> str:
     """Build the structured notes line for a training record."""
     parts = [NOTES_PREFIX, f"key={_encode(key)}"]
@@ -116,16 +118,19 @@ class BambooHRTarget:
         self,
         client: BambooHRClient,
         *,
-        employee_ref: EmployeeRef | None = None,
+        employee_id_field: str = BAMBOOHR_ID_FIELD,
         category: str | None = DEFAULT_CATEGORY,
     ) -> None:
+        """`employee_id_field` is the BambooHR field that holds HR's employee ID ("id" or, for
+        example, "employeeNumber"), as the mapping file's bamboohr source maps employee_id."""
         self._client = client
-        # NOTE: by default the HR employee ID is taken to be BambooHR's employee id, which
-        # holds when people are imported from BambooHR by id. Pass employee_ref otherwise.
-        self._employee_ref = employee_ref or (lambda employee_id: employee_id)
+        self._employee_id_field = employee_id_field
         self._category = category
         self._types: dict[str, TrainingType] | None = None
         self._types_lock = asyncio.Lock()
+        # HR employee ID -> BambooHR id, read from a custom report when the fields differ.
+        self._bamboo_ids: dict[str, str] | None = None
+        self._ids_lock = asyncio.Lock()
 
     async def deliver(self, items: Sequence[DeliveryItem]) -> list[DeliveryOutcome]:
         outcomes = []
@@ -141,7 +146,7 @@ class BambooHRTarget:
     async def _deliver_one(self, item: DeliveryItem) -> int:
         payload = item.payload
         training_type = await self._training_type(training_type_for(payload, category=self._category))
-        bamboo_id = self._employee_ref(payload.employee_id)
+        bamboo_id = await self._bamboo_id(payload.employee_id)
         record = TrainingRecordWrite(
             completed=_completed_on(payload), type_id=training_type.id, notes=record_notes(item.key, payload)
         )
@@ -175,6 +180,27 @@ class BambooHRTarget:
                 log.info("results.bamboohr.type_updated", type_id=current.id, frequency=expected.frequency)
             self._types[expected.name] = current
             return current
+
+    async def _bamboo_id(self, employee_id: str) -> str:
+        """Translate HR's employee ID to BambooHR's id; the report is read again once on a miss.
+
+        Raises BambooHRRejected when no BambooHR employee has that employee ID.
+        """
+        if self._employee_id_field == BAMBOOHR_ID_FIELD:
+            return employee_id
+
+        async with self._ids_lock:
+            if self._bamboo_ids is None or employee_id not in self._bamboo_ids:
+                report = await self._client.custom_report([BAMBOOHR_ID_FIELD, self._employee_id_field])
+                self._bamboo_ids = {
+                    str(value): employee.id
+                    for employee in report.employees
+                    if (value := employee.values.get(self._employee_id_field))
+                }
+            bamboo_id = self._bamboo_ids.get(employee_id)
+        if bamboo_id is None:
+            raise BambooHRRejected(f"no BambooHR employee has {self._employee_id_field} {employee_id!r}")
+        return bamboo_id
 
     def _forget_types(self) -> None:
         # Reload the whole list on next use, in case another process recreated the type.

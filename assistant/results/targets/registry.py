@@ -61,6 +61,11 @@ def _build(name: str, settings: Settings, http_client: httpx.AsyncClient) -> Res
         return WebhookTarget(settings.webhook_url, settings.webhook_secret.get_secret_value(), http_client=http_client)
 
     from assistant.hris.bamboohr.client import BambooHRClient
-    from assistant.results.targets.bamboohr import BambooHRTarget
+    from assistant.people.mapping import load_mapping
+    from assistant.results.targets.bamboohr import BAMBOOHR_ID_FIELD, BambooHRTarget
 
-    return BambooHRTarget(BambooHRClient.from_settings(settings, http_client=http_client))
+    # The mapping file says which BambooHR field carries HR's employee ID.
+    bamboohr_source = load_mapping(settings.mapping_file).sources.get("bamboohr")
+    id_field = bamboohr_source.fields["employee_id"] if bamboohr_source else BAMBOOHR_ID_FIELD
+    client = BambooHRClient.from_settings(settings, http_client=http_client)
+    return BambooHRTarget(client, employee_id_field=id_field)

@@ -206,3 +206,22 @@ async def _wait_for_records(sandbox: Sandbox, count: int) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"sandbox never reached {count} records")
+
+
+class TestEmployeeNumbers:
+    async def test_employee_number_is_translated(self, sandbox: Sandbox, client: BambooHRClient) -> None:
+        target = BambooHRTarget(client, employee_id_field="employeeNumber")
+
+        [outcome] = await target.deliver([completion_item(employee_id="00042")])
+
+        assert outcome.delivered
+        assert len(await client.list_training_records("102")) == 1
+
+    async def test_unknown_employee_number_is_rejected(self, sandbox: Sandbox, client: BambooHRClient) -> None:
+        target = BambooHRTarget(client, employee_id_field="employeeNumber")
+
+        [outcome] = await target.deliver([completion_item(employee_id="77777")])
+
+        assert outcome.retryable is False
+        assert "no BambooHR employee has employeeNumber '77777'" in (outcome.error or "")
+
