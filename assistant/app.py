@@ -20,6 +20,8 @@ from assistant.web.setup import install_web
 from assistant.moodle.client import MoodleClient
 from assistant.moodle.health import moodle_readiness_check
 from assistant.scim.router import router as scim_router
+from assistant.llm.factory import attach_llm
+from assistant.roleplay.router import router as roleplay_router
 from assistant.results.router import router as results_router
 from assistant.provisioning.router import router as provisioning_router
 
@@ -29,6 +31,7 @@ log = structlog.get_logger()
 def _readiness_checks(settings: Settings, engine: Engine, app: FastAPI) -> list[health.ReadinessCheck]:
     """List the checks `/readyz` runs: the database, plus each external system that is configured."""
     checks = [health.database_check(engine)]
+    checks.append(attach_llm(app, settings))
     if settings.moodle_url:
         checks.append(moodle_readiness_check(MoodleClient.from_settings(settings, http_client=app.state.http_client)))
     return checks
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_error_handlers(app)
     app.include_router(health.router, dependencies=AUTHORIZED)
     app.include_router(scim_router, dependencies=AUTHORIZED)
+    app.include_router(roleplay_router, dependencies=AUTHORIZED)
     app.include_router(results_router, dependencies=AUTHORIZED)
     app.include_router(provisioning_router, dependencies=AUTHORIZED)
     install_web(app, settings)

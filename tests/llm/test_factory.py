@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from structlog.testing import capture_logs
 
 from assistant.config import LLMProvider, Settings
-from assistant.llm import LLMConfigurationError, get_llm, llm_readiness_check
+from assistant.llm import LLMConfigurationError, factory, get_llm, llm_readiness_check
 from assistant.llm.local import local_model_available
 
 
@@ -14,7 +16,8 @@ def _settings(**values: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def test_auto_with_url_picks_openai() -> None:
+def test_auto_with_url_picks_openai(fresh_logger: Callable[[object], None]) -> None:
+    fresh_logger(factory)
     with capture_logs() as logs:
         llm = get_llm(_settings(llm_url="http://127.0.0.1:9/v1", llm_model="tiny"))
 

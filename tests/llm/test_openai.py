@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 import pytest
 from pydantic import BaseModel
 from structlog.testing import capture_logs
 
 from assistant.llm import LLMRejected, LLMUnavailable
+from assistant.llm import openai as openai_provider
 from assistant.llm.openai import OpenAIChat
 from tests.llm.fake_openai import MODEL, FakeOpenAI, FakeReply
 from tests.support import LiveServer, free_port
@@ -58,7 +59,8 @@ async def test_stream_chat_yields_the_reply_in_chunks(fake: FakeOpenAI, server: 
     assert fake.requests[0]["stream"] is True
 
 
-async def test_call_log_has_tokens_and_no_prompt(fake: FakeOpenAI, server: LiveServer) -> None:
+async def test_call_log_has_tokens_and_no_prompt(fake: FakeOpenAI, server: LiveServer, fresh_logger: Callable[[object], None]) -> None:
+    fresh_logger(openai_provider)
     fake.responder = lambda request: FakeReply(content="Sure.", prompt_tokens=21, completion_tokens=2)
 
     with capture_logs() as logs:
@@ -150,9 +152,11 @@ async def test_errors_map_to_llm_errors(
     fake: FakeOpenAI, server: LiveServer, reply: FakeReply, error: type[Exception], message: str
 ) -> None:
     fake.responder = lambda request: reply
+    # A short timeout only where the test provokes one, so a busy machine cannot turn the other cases into timeouts.
+    timeout = 0.5 if reply.delay else 10.0
 
     with pytest.raises(error, match=message):
-        await _llm(server, timeout=0.5).chat(MESSAGES)
+        await _llm(server, timeout=timeout).chat(MESSAGES)
 
 
 async def test_connection_refused_is_unavailable() -> None:
