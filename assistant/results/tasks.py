@@ -6,6 +6,8 @@ recorded before, and delivery is idempotent per target.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Sequence
 
 import httpx
@@ -59,14 +61,22 @@ async def deliver_outbox(
     lease_seconds: float = 300.0,
     policy: RetryPolicy | None = None,
 ) -> DeliveryReport:
-    """Deliver due outbox rows; with `once`, stop when nothing is due, else run until cancelled."""
+    """Deliver due outbox rows; with `once`, stop when nothing is due, else run until SIGTERM or SIGINT.
+
+    A signal lets the batch in progress finish. A worker killed harder leaves its rows
+    leased, and the next worker takes them over when the lease expires.
+    """
     async with httpx.AsyncClient(timeout=settings.bamboohr_timeout) as http_client:
         targets = build_targets(settings, http_client=http_client)
         worker = OutboxWorker(engine, targets, policy=policy, lease_seconds=lease_seconds)
         if once:
             return await worker.drain()
-        await worker.run()
-    return DeliveryReport()
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signal_number, stop.set)
+        return await worker.run(stop)
 
 
 def _accounts(engine: Engine, employee_ids: Sequence[str] | None) -> list[TrackedAccount]:

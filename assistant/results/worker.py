@@ -145,19 +145,22 @@ class OutboxWorker:
             if report.claimed == 0:
                 return total
 
-    async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Deliver until `stop` is set; the batch in progress finishes first."""
+    async def run(self, stop: asyncio.Event | None = None) -> DeliveryReport:
+        """Deliver until `stop` is set and return the totals; the batch in progress finishes first."""
         stop = stop or asyncio.Event()
+        total = DeliveryReport()
         log.info("results.worker.started", owner=self.owner, targets=sorted(self._targets))
         while not stop.is_set():
             report = await self.run_once()
+            total.add(report)
             if report.claimed:
                 continue
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self._poll_interval)
             except TimeoutError:
                 pass
-        log.info("results.worker.stopped", owner=self.owner)
+        log.info("results.worker.stopped", owner=self.owner, delivered=total.delivered, dead=total.dead)
+        return total
 
     def _is_paused(self, target_name: str) -> bool:
         return time.monotonic() < self._paused_until.get(target_name, 0.0)

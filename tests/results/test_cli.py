@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -126,3 +131,28 @@ class TestReportCommand:
 
         assert result.exit_code == 1
         assert "set ASSISTANT_CATALOGUE_FILE" in result.output
+
+
+def test_deliver_stops_cleanly_on_sigterm(engine: Engine, environment: Path) -> None:
+    add_completions(engine, 2, targets=["csv"])
+    env = dict(os.environ)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "results", "deliver"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list((environment / "exports").glob("results-*.csv")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGTERM)
+        output, errors = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=10)
+
+    assert worker.returncode == 0, errors[-2000:]
+    assert "delivered 2" in output
