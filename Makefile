@@ -28,6 +28,7 @@ serve: install
 
 test: install
 	scripts/ensure-services
+	test -x /usr/bin/chromium || scripts/ensure-browser
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 benchmarks: install

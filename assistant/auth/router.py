@@ -8,6 +8,7 @@ import structlog
 from authlib.integrations.base_client import OAuthError
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
+from joserfc.errors import JoseError
 
 from assistant.auth.csrf import csrf_token
 from assistant.auth.dependencies import SESSION_EMPLOYEE_KEY, SESSION_ROLE_KEY, CurrentPrincipal
@@ -63,6 +64,9 @@ async def finish_oidc(request: Request, session: SessionDep, _: RateLimited) -> 
     except OAuthError as exc:
         log.warning("auth.oidc.failed", error=exc.error)
         raise SignInFailed(f"sign-in failed at the identity provider: {exc.error}") from exc
+    except JoseError as exc:
+        log.warning("auth.oidc.id_token_invalid", error=exc.error)
+        raise SignInFailed(f"sign-in failed: the identity provider's ID token is invalid ({exc.error})") from exc
 
     claims = dict(token.get("userinfo") or {})
     person = person_for_claims(session, request.app.state.settings, claims)

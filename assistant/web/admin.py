@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from assistant.db import SessionDep
 from assistant.errors import AssistantError
 from assistant.web.errors import PAGE_TAG
-from assistant.web.sources import import_service, unavailable
+from assistant.web.sources import commit_before_redirect, import_service, unavailable
 from assistant.web.templating import render
 
 router = APIRouter(tags=[PAGE_TAG])
@@ -104,6 +104,7 @@ async def retry_outbox_item(session: SessionDep, item_id: int) -> RedirectRespon
     outbox = import_service(OUTBOX_SERVICE, "retry")
     if outbox is not None:
         outbox.retry(session, item_id)
+        commit_before_redirect(session)
     return RedirectResponse(f"/admin/outbox?retried={item_id}", status_code=303)
 
 

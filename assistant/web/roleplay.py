@@ -18,7 +18,7 @@ from assistant.db import SessionDep
 from assistant.llm import LLM, get_llm
 from assistant.web import views
 from assistant.web.errors import PAGE_TAG
-from assistant.web.sources import import_service, unavailable
+from assistant.web.sources import commit_before_redirect, import_service, unavailable
 from assistant.web.templating import render
 
 router = APIRouter(tags=[PAGE_TAG])
@@ -73,6 +73,7 @@ async def start_roleplay(
     attempt = roleplay.start_session(
         session, catalogue, _app_llm(request), employee_id=principal.employee_id, scenario_id=scenario_id
     )
+    commit_before_redirect(session)
     return RedirectResponse(f"/learn/roleplay/{attempt.id}", status_code=303)
 
 
@@ -129,4 +130,5 @@ async def add_note(
     roleplay = _roleplay()
     if roleplay is not None:
         roleplay.add_review(session, session_id, reviewer_employee_id=principal.employee_id, note=note)
+        commit_before_redirect(session)
     return RedirectResponse(f"/team/sessions/{session_id}#notes", status_code=303)

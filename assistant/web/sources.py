@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 import structlog
+from sqlmodel import Session
 
 log = structlog.get_logger()
 
@@ -43,3 +44,12 @@ def import_service(module_name: str, *functions: str) -> ModuleType | None:
 
 def unavailable(feature: str, module_name: str) -> Unavailable:
     return Unavailable(feature, f"{feature} is not available yet: {module_name} is not installed on this server.")
+
+
+def commit_before_redirect(session: Session) -> None:
+    """Commit a page's writes before it answers with a redirect.
+
+    `SessionDep` commits after the response is sent (FastAPI's default dependency
+    scope), so a browser that follows the redirect at once could read the old state.
+    """
+    session.commit()

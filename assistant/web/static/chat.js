@@ -131,6 +131,18 @@
     }
   }
 
+  // The API may answer before its transaction commits, so wait until a read sees the score.
+  async function waitForStoredScore(sessionId) {
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      const response = await fetch(`/roleplay/sessions/${encodeURIComponent(sessionId)}`, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+      if (response.ok && (await response.json()).score) return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
   async function endSession(event) {
     event.preventDefault();
     const button = endForm.querySelector("button");
@@ -140,6 +152,7 @@
     try {
       const response = await postJson(`/roleplay/sessions/${encodeURIComponent(endForm.dataset.sessionId)}/end`, {}, "application/json");
       if (!response.ok) throw new Error(await errorDetail(response));
+      await waitForStoredScore(endForm.dataset.sessionId);
       window.location.assign(`${window.location.pathname}#score`);
       window.location.reload();
     } catch (failure) {
