@@ -14,8 +14,9 @@ from typing import Any
 
 import structlog
 from pydantic import SecretStr
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from assistant.db import session_scope
 from assistant.moodle.client import MoodleClient
@@ -29,6 +30,8 @@ from assistant.provisioning.schemas import PlanAction
 log = structlog.get_logger()
 
 _UPDATE_ACTIONS = frozenset({PlanAction.UPDATE, PlanAction.SUSPEND, PlanAction.REACTIVATE})
+# Items recorded per transaction; a Moodle batch is usually smaller, link-only items can be many.
+_RECORD_CHUNK = 500
 
 
 async def apply_plan(
@@ -216,18 +219,24 @@ class _Recorder:
         self.record_applied(entries)
 
     def record_applied(self, entries: Sequence[PlannedItem]) -> None:
-        if not entries:
-            return
-        with session_scope(self.engine) as session:
-            for entry in entries:
-                self._record_one(session, entry)
-        for entry in entries:
-            entry.item.outcome = "applied"
+        for start in range(0, len(entries), _RECORD_CHUNK):
+            chunk = entries[start : start + _RECORD_CHUNK]
+            with session_scope(self.engine) as session:
+                accounts = _accounts_of(session, [entry.item.employee_id for entry in chunk])
+                for entry in chunk:
+                    self._record_one(session, entry, accounts.get(entry.item.employee_id))
+                session.flush()
 
-    def _record_one(self, session: Session, entry: PlannedItem) -> None:
+                # Plain rows in one executemany: building thousands of models costs more than the insert.
+                rows = [row for entry in chunk for row in self._audit_rows(entry)]
+                if rows:
+                    session.execute(insert(ProvisioningAudit), rows)
+            for entry in chunk:
+                entry.item.outcome = "applied"
+
+    def _record_one(self, session: Session, entry: PlannedItem, account: ProvisioningAccount | None) -> None:
         item = entry.item
         assert item.moodle_user_id is not None
-        account = session.exec(select(ProvisioningAccount).where(ProvisioningAccount.employee_id == item.employee_id)).first()
         if account is None:
             account = ProvisioningAccount(
                 employee_id=item.employee_id,
@@ -252,12 +261,9 @@ class _Recorder:
         account.updated_at = utcnow()
         session.add(account)
 
-        for row in self._audit_rows(entry):
-            session.add(row)
-
-    def _audit_rows(self, entry: PlannedItem) -> list[ProvisioningAudit]:
+    def _audit_rows(self, entry: PlannedItem) -> list[dict[str, Any]]:
         item = entry.item
-        rows: list[ProvisioningAudit] = []
+        rows: list[dict[str, Any]] = []
         if item.link is not None and item.link is not LinkedBy.CREATED:
             rows.append(self._audit(item.employee_id, item.moodle_user_id, "link", "linked_by", None, item.link.value))
         if item.action is PlanAction.CREATE:
@@ -276,17 +282,23 @@ class _Recorder:
         field: str,
         before: str | None,
         after: str | None,
-    ) -> ProvisioningAudit:
-        return ProvisioningAudit(
-            run_id=self.run_id,
-            employee_id=employee_id,
-            moodle_user_id=moodle_user_id,
-            action=action,
-            field=field,
-            before=before,
-            after=after,
-            source=self.source,
-        )
+    ) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "employee_id": employee_id,
+            "moodle_user_id": moodle_user_id,
+            "action": action,
+            "field": field,
+            "before": before,
+            "after": after,
+            "at": utcnow(),
+            "source": self.source,
+        }
+
+
+def _accounts_of(session: Session, employee_ids: list[str]) -> dict[str, ProvisioningAccount]:
+    query = select(ProvisioningAccount).where(col(ProvisioningAccount.employee_id).in_(employee_ids))
+    return {account.employee_id: account for account in session.exec(query)}
 
 
 def _suspended_after(entry: PlannedItem) -> bool:

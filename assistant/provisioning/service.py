@@ -226,7 +226,12 @@ async def _plan_run(
 
     # Moodle is read before the import's transaction opens, so no transaction waits on Moodle.
     involved = batch_ids | others
-    unlinked = [(record.employee_id, record.email) for record in batch.records if record.employee_id not in accounts]
+    # E-mail matching exists to avoid duplicate creates, and leavers are never created.
+    unlinked = [
+        (record.employee_id, record.email)
+        for record in batch.records
+        if record.employee_id not in accounts and record.status is PersonStatus.ACTIVE
+    ]
     state = await read_moodle_state(
         client,
         employee_ids=sorted(involved),

@@ -117,3 +117,29 @@ class TestSyncCommand:
 
         assert result.exit_code == 1
         assert "absent.csv" in result.stderr
+
+
+def test_bamboohr_source(settings_env: None, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.hris.bamboohr.sandbox import DEFAULT_API_KEY, create_bamboohr_sandbox
+    from tests.support import LiveServer
+
+    with LiveServer(create_bamboohr_sandbox()) as bamboohr:
+        monkeypatch.setenv("ASSISTANT_BAMBOOHR_URL", bamboohr.url)
+        monkeypatch.setenv("ASSISTANT_BAMBOOHR_API_KEY", DEFAULT_API_KEY)
+        get_settings.cache_clear()
+
+        result = _invoke("--source", "bamboohr", "--json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["source"] == "bamboohr"
+    assert report["counts"]["create"] == 7
+    assert report["counts"]["skip"] == 1
+    assert len(sandbox.users_with_idnumber("101")) == 1
+
+
+def test_bamboohr_rejects_file(settings_env: None, tmp_path: Path) -> None:
+    result = _invoke("--source", "bamboohr", "--file", str(tmp_path / "x.csv"))
+
+    assert result.exit_code == 1
+    assert "--file is only for --source csv" in result.stderr

@@ -383,7 +383,7 @@ class SimulatedKill(BaseException):
 class KillAfterCreates(httpx.AsyncBaseTransport):
     """Forwards requests to the sandbox and dies right after Moodle returned the Nth create call.
 
-    Moodle has then committed that batch, but the service never sees the response. That is
+    Moodle has then committed that batch, but the service never receives the response. That is
     the worst moment for a crash, because the new users exist and no link records them yet.
     """
 
