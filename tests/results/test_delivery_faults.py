@@ -77,6 +77,7 @@ async def _deliver_until_done(engine: Engine, worker: OutboxWorker, *, deadline:
     raise AssertionError(f"outbox not drained before the deadline: {counts}")
 
 
+@pytest.mark.slow
 async def test_thousand_results_with_random_failures(engine: Engine, sandbox: tuple[str, Any]) -> None:
     url, state = sandbox
     expected = _load_results(engine, state, people=250)
@@ -120,6 +121,7 @@ def _search_path_option(engine: Engine) -> str:
     return f"-csearch_path={schema}"
 
 
+@pytest.mark.slow
 def test_killed_worker_loses_and_duplicates_nothing(engine: Engine, sandbox: tuple[str, Any], tmp_path: Path) -> None:
     url, state = sandbox
     expected = _load_results(engine, state, people=30)
