@@ -3,11 +3,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
+
 from assistant.moodle.schemas import CustomField, MoodleUser
 from assistant.people.mapping import MappingConfig, default_mapping
 from assistant.people.models import Person, PersonStatus
 from assistant.provisioning.models import LinkedBy, ProvisioningAccount
 from assistant.provisioning.planner import (
+    MappingNotUsable,
     MoodleState,
     check_mapping,
     plan_person,
@@ -250,3 +253,17 @@ class TestMapping:
         warnings = check_mapping(default_mapping())
 
         assert any("city" in warning for warning in warnings)
+
+
+def test_unwritable_mapped_field_raises() -> None:
+    mapping = default_mapping()
+    mapping.moodle.fields["favourite_colour"] = "department"
+
+    with pytest.raises(MappingNotUsable, match="favourite_colour"):
+        check_mapping(mapping)
+
+
+def test_city_owned_by_moodle_gives_no_warning() -> None:
+    mapping = _mapping(city="moodle")
+
+    assert check_mapping(mapping) == []
