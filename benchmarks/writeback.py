@@ -55,8 +55,17 @@ def _free_port() -> int:
 def _sandbox() -> Iterator[str]:
     port = _free_port()
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", "assistant.hris.bamboohr.sandbox:create_bamboohr_sandbox",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "assistant.hris.bamboohr.sandbox:create_bamboohr_sandbox",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
     ]
     process = subprocess.Popen(command)
     url = f"http://127.0.0.1:{port}"
@@ -102,9 +111,14 @@ def _engine(database: str) -> Iterator[Engine]:
 
 def _prepare(engine: Engine, url: str, results: int) -> None:
     people = results // len(COURSES)
-    employees = [{"id": str(5000 + number), "firstName": "Bench", "status": "Active"} for number in range(people)]
+    employees = [
+        {"id": str(5000 + number), "firstName": "Bench", "status": "Active"}
+        for number in range(people)
+    ]
     httpx.post(f"{url}/_sandbox/reset").raise_for_status()
-    httpx.post(f"{url}/_sandbox/employees", json={"employees": employees, "replace": True}).raise_for_status()
+    httpx.post(
+        f"{url}/_sandbox/employees", json={"employees": employees, "replace": True}
+    ).raise_for_status()
     with session_scope(engine) as session:
         for number in range(people):
             for index, course in enumerate(COURSES):
@@ -122,7 +136,9 @@ def _prepare(engine: Engine, url: str, results: int) -> None:
 
 async def _deliver_all(engine: Engine, url: str, expected: int) -> float:
     async with BambooHRClient(url, DEFAULT_API_KEY, timeout=10.0, max_retries=0) as client:
-        worker = OutboxWorker(engine, [BambooHRTarget(client)], policy=POLICY, claim_size=100, concurrency=4)
+        worker = OutboxWorker(
+            engine, [BambooHRTarget(client)], policy=POLICY, claim_size=100, concurrency=4
+        )
         started = time.perf_counter()
         delivered = 0
         while delivered < expected:
@@ -139,7 +155,9 @@ def _run(database: str, url: str, results: int, failure_rate: float) -> None:
     with _engine(database) as engine:
         _prepare(engine, url, results)
         expected = (results // len(COURSES)) * len(COURSES)
-        httpx.post(f"{url}/_sandbox/faults", json={"failure_rate": failure_rate, "seed": 11}).raise_for_status()
+        httpx.post(
+            f"{url}/_sandbox/faults", json={"failure_rate": failure_rate, "seed": 11}
+        ).raise_for_status()
         seconds = asyncio.run(_deliver_all(engine, url, expected))
         stats = httpx.get(f"{url}/_sandbox/stats").json()
         with session_scope(engine) as session:
@@ -155,8 +173,12 @@ def _run(database: str, url: str, results: int, failure_rate: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=int, default=1000, help="Results to deliver per run.")
-    parser.add_argument("--failure-rate", type=float, action="append", help="Share of failed requests; repeat.")
-    parser.add_argument("--database", choices=("sqlite", "postgres"), action="append", help="Database; repeat.")
+    parser.add_argument(
+        "--failure-rate", type=float, action="append", help="Share of failed requests; repeat."
+    )
+    parser.add_argument(
+        "--database", choices=("sqlite", "postgres"), action="append", help="Database; repeat."
+    )
     args = parser.parse_args()
     rates = args.failure_rate or [0.0, 0.3]
     databases = args.database or ["sqlite"]

@@ -123,7 +123,10 @@ def certifications_for(
     """
     today = on or datetime.now(UTC).date()
     latest = latest_completions(session, [employee_id])
-    certifications = [to_certification(completion, on=today, due_soon_days=due_soon_days) for completion in latest.values()]
+    certifications = [
+        to_certification(completion, on=today, due_soon_days=due_soon_days)
+        for completion in latest.values()
+    ]
     return sorted(certifications, key=lambda certification: certification.course_code)
 
 

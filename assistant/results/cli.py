@@ -26,7 +26,9 @@ def _engine():  # type: ignore[no-untyped-def]
 
 @results_app.command()
 def collect(
-    employee_id: list[str] = typer.Option(None, "--employee-id", help="Collect only this person; repeat for several."),
+    employee_id: list[str] = typer.Option(
+        None, "--employee-id", help="Collect only this person; repeat for several."
+    ),
     roleplay: bool = typer.Option(True, help="Also record scored roleplay attempts."),
 ) -> None:
     """Read completions and grades from Moodle (and roleplay scores) into the outbox."""
@@ -36,7 +38,9 @@ def collect(
     settings = get_settings()
     engine = _engine()
     rules = load_course_rules(settings) if settings.catalogue_file else None
-    report = asyncio.run(collect_moodle_results(settings, engine, rules=rules, employee_ids=employee_id or None))
+    report = asyncio.run(
+        collect_moodle_results(settings, engine, rules=rules, employee_ids=employee_id or None)
+    )
     typer.echo(
         f"people {report.people}, courses read {report.courses_read}, skipped {report.courses_skipped}, "
         f"completions recorded {report.completions_recorded}, errors {report.errors} (run {report.run_id})"
@@ -48,7 +52,9 @@ def collect(
 @results_app.command()
 def deliver(
     once: bool = typer.Option(False, "--once", help="Stop when no row is due instead of polling."),
-    lease_seconds: float = typer.Option(300.0, help="Seconds a claimed row stays leased to this worker."),
+    lease_seconds: float = typer.Option(
+        300.0, help="Seconds a claimed row stays leased to this worker."
+    ),
 ) -> None:
     """Deliver outbox rows to the configured targets."""
     from assistant.results.tasks import deliver_outbox
@@ -74,7 +80,9 @@ def dead_letters(limit: int = typer.Option(100, help="Maximum rows to list.")) -
         typer.echo("no dead letters")
         return
     for item in items:
-        typer.echo(f"{item.id}\t{item.target}\t{item.idempotency_key}\tattempts={item.attempts}\t{item.last_error}")
+        typer.echo(
+            f"{item.id}\t{item.target}\t{item.idempotency_key}\tattempts={item.attempts}\t{item.last_error}"
+        )
 
 
 @results_app.command()
@@ -104,9 +112,13 @@ def retry(
 
 @report_app.command()
 def compliance(
-    out: Path = typer.Option(None, "--out", help="Write the CSV to this file instead of standard output."),
+    out: Path = typer.Option(
+        None, "--out", help="Write the CSV to this file instead of standard output."
+    ),
     department: str = typer.Option(None, help="Only this department (case-insensitive)."),
-    manager: str = typer.Option(None, help="Only this manager's direct and indirect reports (employee ID)."),
+    manager: str = typer.Option(
+        None, help="Only this manager's direct and indirect reports (employee ID)."
+    ),
 ) -> None:
     """Write the compliance report on mandatory courses as CSV."""
     from assistant.db import session_scope
@@ -117,7 +129,9 @@ def compliance(
     try:
         rules = load_course_rules(get_settings())
         with session_scope(_engine()) as session:
-            report = compliance_report(session, rules, department=department, manager_employee_id=manager)
+            report = compliance_report(
+                session, rules, department=department, manager_employee_id=manager
+            )
     except AssistantError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc

@@ -108,7 +108,10 @@ def tracked_accounts(session: Session) -> list[TrackedAccount]:
     Suspended accounts stay in so that a leaver's last completions still reach HR.
     """
     query = select(ProvisioningAccount).order_by(col(ProvisioningAccount.employee_id))
-    return [TrackedAccount(account.employee_id, account.moodle_user_id) for account in session.exec(query)]
+    return [
+        TrackedAccount(account.employee_id, account.moodle_user_id)
+        for account in session.exec(query)
+    ]
 
 
 class Collector:
@@ -127,7 +130,9 @@ class Collector:
         self._enrolment_starts = enrolment_starts
         self._clock = clock
 
-    async def collect(self, engine: Engine, accounts: Iterable[TrackedAccount] | None = None) -> CollectionReport:
+    async def collect(
+        self, engine: Engine, accounts: Iterable[TrackedAccount] | None = None
+    ) -> CollectionReport:
         """Collect for the given people (default: every tracked account), one transaction per person."""
         report = CollectionReport(run_id=uuid.uuid4().hex)
         if accounts is None:
@@ -149,7 +154,9 @@ class Collector:
         )
         return report
 
-    async def collect_person(self, session: Session, account: TrackedAccount, report: CollectionReport) -> None:
+    async def collect_person(
+        self, session: Session, account: TrackedAccount, report: CollectionReport
+    ) -> None:
         """Collect one person's courses into the session; the caller commits.
 
         Raises MoodleConfigError, which stops the run; other Moodle errors are recorded.
@@ -158,7 +165,11 @@ class Collector:
         try:
             courses = await self._moodle.get_user_courses(account.moodle_user_id)
         except MoodleConfigError:
-            log.error("results.collect.config_error", run_id=report.run_id, employee_id=account.employee_id)
+            log.error(
+                "results.collect.config_error",
+                run_id=report.run_id,
+                employee_id=account.employee_id,
+            )
             raise
         except MoodleError as exc:
             self._record_error(session, report, account, None, "courses", exc)
@@ -179,12 +190,18 @@ class Collector:
         query = select(CourseState).where(col(CourseState.employee_id) == employee_id)
         return {state.course_id: state for state in session.exec(query)}
 
-    def _mark_unenrolled(self, states: Iterable[CourseState], enrolled_ids: set[int], now: datetime) -> None:
+    def _mark_unenrolled(
+        self, states: Iterable[CourseState], enrolled_ids: set[int], now: datetime
+    ) -> None:
         for state in states:
             if state.course_id in enrolled_ids:
                 continue
             if state.status != CompletionStatus.NOT_ENROLLED:
-                log.info("results.collect.unenrolled", employee_id=state.employee_id, course_id=state.course_id)
+                log.info(
+                    "results.collect.unenrolled",
+                    employee_id=state.employee_id,
+                    course_id=state.course_id,
+                )
             state.status = CompletionStatus.NOT_ENROLLED
             state.unenrolled_seen_at = now
             state.seen_completed = None
@@ -214,7 +231,9 @@ class Collector:
             # Enrolled again: the new enrolment began after the course was last seen missing.
             state.enrolment_start = _latest(state.enrolment_start, state.unenrolled_seen_at)
             state.status = CompletionStatus.UNKNOWN
-            log.info("results.collect.reenrolled", employee_id=account.employee_id, course_id=course.id)
+            log.info(
+                "results.collect.reenrolled", employee_id=account.employee_id, course_id=course.id
+            )
 
         if self._enrolment_starts is not None:
             known = self._enrolment_starts(account.employee_id, course.id)
@@ -276,7 +295,11 @@ class Collector:
         completed_at = completion.time_completed
         if completed_at is None:
             # Moodle reported the course complete without a criterion time, so the time of reading is used.
-            log.warning("results.collect.completion_time_missing", employee_id=account.employee_id, course_id=state.course_id)
+            log.warning(
+                "results.collect.completion_time_missing",
+                employee_id=account.employee_id,
+                course_id=state.course_id,
+            )
             completed_at = now
         if state.enrolment_start is not None and completed_at < state.enrolment_start:
             log.info(
@@ -333,13 +356,18 @@ class Collector:
         now: datetime,
     ) -> None:
         query = select(GradeRecord).where(
-            col(GradeRecord.employee_id) == account.employee_id, col(GradeRecord.course_id) == course.id
+            col(GradeRecord.employee_id) == account.employee_id,
+            col(GradeRecord.course_id) == course.id,
         )
         stored = {record.item_id: record for record in session.exec(query)}
         items = [*grades.items, *([grades.course_total_item] if grades.course_total_item else [])]
         for item in items:
             record = stored.get(item.id) or GradeRecord(
-                employee_id=account.employee_id, course_id=course.id, course_code=course.shortname, item_id=item.id, item_type=item.itemtype
+                employee_id=account.employee_id,
+                course_id=course.id,
+                course_code=course.shortname,
+                item_id=item.id,
+                item_type=item.itemtype,
             )
             record.item_type = item.itemtype
             record.item_module = item.itemmodule
@@ -374,10 +402,18 @@ class Collector:
             grade_max=grades.total_max,
         )
         activities = [
-            ActivityGrade(name=item.itemname or f"{item.itemmodule} {item.cmid}", module=item.itemmodule, grade=item.grade, grade_max=item.grade_max)
+            ActivityGrade(
+                name=item.itemname or f"{item.itemmodule} {item.cmid}",
+                module=item.itemmodule,
+                grade=item.grade,
+                grade_max=item.grade_max,
+            )
             for item in grades.items
         ]
-        if record_completion(session, completion, targets=self._targets, activities=activities) is not None:
+        if (
+            record_completion(session, completion, targets=self._targets, activities=activities)
+            is not None
+        ):
             report.completions_recorded += 1
 
     def _record_error(

@@ -38,7 +38,9 @@ CSV_COLUMNS = (
 )
 
 
-def _people_in_scope(session: Session, *, department: str | None, manager_employee_id: str | None) -> list[Person]:
+def _people_in_scope(
+    session: Session, *, department: str | None, manager_employee_id: str | None
+) -> list[Person]:
     if manager_employee_id is not None:
         require_person(session, manager_employee_id)
         people = reports_of(session, manager_employee_id, indirect=True)
@@ -48,11 +50,17 @@ def _people_in_scope(session: Session, *, department: str | None, manager_employ
     people = [person for person in people if person.status == PersonStatus.ACTIVE]
     if department is not None:
         department_key = department.strip().casefold()
-        people = [person for person in people if (person.department or "").strip().casefold() == department_key]
+        people = [
+            person
+            for person in people
+            if (person.department or "").strip().casefold() == department_key
+        ]
     return people
 
 
-def _row(person: Person, course_code: str, completion_state: tuple[str, date | None, date | None]) -> ComplianceRow:
+def _row(
+    person: Person, course_code: str, completion_state: tuple[str, date | None, date | None]
+) -> ComplianceRow:
     status, completed_on, expires_on = completion_state
     return ComplianceRow(
         employee_id=person.employee_id,
@@ -73,7 +81,10 @@ def _summarise(rows: Iterable[ComplianceRow], group_of: str) -> list[ComplianceS
         counts[(group, row.course_code)][row.status] += 1
 
     ordered = sorted(counts.items(), key=lambda entry: (entry[0][0] or "", entry[0][1]))
-    return [ComplianceSummary(group=group, course_code=course, **dict(by_status)) for (group, course), by_status in ordered]
+    return [
+        ComplianceSummary(group=group, course_code=course, **dict(by_status))
+        for (group, course), by_status in ordered
+    ]
 
 
 def compliance_report(
@@ -90,7 +101,9 @@ def compliance_report(
     Raises PersonNotFound when the manager is unknown.
     """
     today = on or datetime.now(UTC).date()
-    people = _people_in_scope(session, department=department, manager_employee_id=manager_employee_id)
+    people = _people_in_scope(
+        session, department=department, manager_employee_id=manager_employee_id
+    )
     latest = latest_completions(session, [person.employee_id for person in people])
 
     rows = []
@@ -98,10 +111,16 @@ def compliance_report(
         for course_code in rules.mandatory_courses(person):
             completion = latest.get((person.employee_id, course_code))
             if completion is None:
-                rows.append(_row(person, course_code, (CertificationStatus.NEVER_COMPLETED, None, None)))
+                rows.append(
+                    _row(person, course_code, (CertificationStatus.NEVER_COMPLETED, None, None))
+                )
                 continue
             certification = to_certification(completion, on=today, due_soon_days=due_soon_days)
-            state = (certification.status.value, certification.completed_on, certification.expires_on)
+            state = (
+                certification.status.value,
+                certification.completed_on,
+                certification.expires_on,
+            )
             rows.append(_row(person, course_code, state))
 
     rows.sort(key=lambda row: (row.department or "", row.employee_id, row.course_code))

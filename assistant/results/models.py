@@ -43,7 +43,9 @@ class ResultKind(StrEnum):
 # flags from the user's course list decide whether the next run reads the course again.
 class CourseState(SQLModel, table=True):
     __tablename__ = "results_course_state"
-    __table_args__ = (UniqueConstraint("employee_id", "course_id", name="uq_results_course_state_person_course"),)
+    __table_args__ = (
+        UniqueConstraint("employee_id", "course_id", name="uq_results_course_state_person_course"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     employee_id: str = Field(max_length=64, index=True)
@@ -71,7 +73,11 @@ class CourseState(SQLModel, table=True):
 # ("unavailable"); it is never stored as 0 in that case.
 class GradeRecord(SQLModel, table=True):
     __tablename__ = "results_grade"
-    __table_args__ = (UniqueConstraint("employee_id", "course_id", "item_id", name="uq_results_grade_person_item"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "employee_id", "course_id", "item_id", name="uq_results_grade_person_item"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     employee_id: str = Field(max_length=64, index=True)
@@ -94,7 +100,12 @@ class GradeRecord(SQLModel, table=True):
 class CourseCompletion(SQLModel, table=True):
     __tablename__ = "results_completion"
     __table_args__ = (
-        UniqueConstraint("employee_id", "course_code", "completed_at", name="uq_results_completion_person_course_time"),
+        UniqueConstraint(
+            "employee_id",
+            "course_code",
+            "completed_at",
+            name="uq_results_completion_person_course_time",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -146,7 +157,9 @@ class CollectionError(SQLModel, table=True):
 # One result waiting for, or done with, delivery to one target.
 class OutboxItem(SQLModel, table=True):
     __tablename__ = "results_outbox"
-    __table_args__ = (UniqueConstraint("target", "idempotency_key", name="uq_results_outbox_target_key"),)
+    __table_args__ = (
+        UniqueConstraint("target", "idempotency_key", name="uq_results_outbox_target_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     target: str = Field(max_length=32, index=True)

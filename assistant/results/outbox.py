@@ -32,7 +32,9 @@ class OutboxItemNotFound(NotFound):
 
 class OutboxRetryConflict(Conflict):
     def __init__(self, item_id: int, status: str) -> None:
-        super().__init__(f"outbox item {item_id} is {status}; only dead or pending items can be retried")
+        super().__init__(
+            f"outbox item {item_id} is {status}; only dead or pending items can be retried"
+        )
 
 
 def enqueue(
@@ -46,7 +48,13 @@ def enqueue(
 ) -> list[OutboxItem]:
     """Add one pending row per target in the caller's transaction; the caller commits."""
     items = [
-        OutboxItem(target=target, idempotency_key=key, kind=kind, employee_id=employee_id, payload=dict(payload))
+        OutboxItem(
+            target=target,
+            idempotency_key=key,
+            kind=kind,
+            employee_id=employee_id,
+            payload=dict(payload),
+        )
         for target in targets
     ]
     session.add_all(items)
@@ -55,8 +63,12 @@ def enqueue(
 
 
 def _due_clause(now: datetime) -> Any:
-    pending_and_due = and_(col(OutboxItem.status) == OutboxStatus.PENDING, col(OutboxItem.next_attempt_at) <= now)
-    lease_expired = and_(col(OutboxItem.status) == OutboxStatus.IN_FLIGHT, col(OutboxItem.lease_expires_at) < now)
+    pending_and_due = and_(
+        col(OutboxItem.status) == OutboxStatus.PENDING, col(OutboxItem.next_attempt_at) <= now
+    )
+    lease_expired = and_(
+        col(OutboxItem.status) == OutboxStatus.IN_FLIGHT, col(OutboxItem.lease_expires_at) < now
+    )
     return or_(pending_and_due, lease_expired)
 
 
@@ -171,7 +183,9 @@ def mark_retry(
     return _finish(session, item_id, owner=owner, values=values)
 
 
-def mark_dead(session: Session, item_id: int, *, owner: str, error: str, now: datetime | None = None) -> bool:
+def mark_dead(
+    session: Session, item_id: int, *, owner: str, error: str, now: datetime | None = None
+) -> bool:
     """Move a leased row to the dead letters with its last error."""
     values = {
         "status": OutboxStatus.DEAD,
@@ -235,7 +249,9 @@ def retry(session: Session, item_id: int, *, now: datetime | None = None) -> Out
     return item
 
 
-def retry_all_dead(session: Session, *, target: str | None = None, now: datetime | None = None) -> int:
+def retry_all_dead(
+    session: Session, *, target: str | None = None, now: datetime | None = None
+) -> int:
     """Make every dead row (of one target, if given) due now; returns how many. The caller commits."""
     now = now or utcnow()
     statement = (

@@ -40,7 +40,9 @@ class StaticCourseRules:
     def __post_init__(self) -> None:
         for code, months in self.validity.items():
             if months <= 0:
-                raise ValueError(f"validity of course {code!r} must be a positive number of months, got {months}")
+                raise ValueError(
+                    f"validity of course {code!r} must be a positive number of months, got {months}"
+                )
 
     def validity_months(self, course_code: str) -> int | None:
         return self.validity.get(course_code)

@@ -54,7 +54,9 @@ class RoleplayPayload(BaseModel):
 
 
 ResultPayload = Annotated[CompletionPayload | RoleplayPayload, Field(discriminator="kind")]
-RESULT_PAYLOAD_ADAPTER: TypeAdapter[CompletionPayload | RoleplayPayload] = TypeAdapter(ResultPayload)
+RESULT_PAYLOAD_ADAPTER: TypeAdapter[CompletionPayload | RoleplayPayload] = TypeAdapter(
+    ResultPayload
+)
 
 
 class OutboxItemRead(BaseModel):

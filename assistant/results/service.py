@@ -28,7 +28,9 @@ log = structlog.get_logger()
 
 def completion_key(employee_id: str, course_code: str, completed_at: datetime) -> str:
     """Build the stable idempotency key of a completion: person, course and completion time (UTC)."""
-    moment = completed_at.astimezone(UTC) if completed_at.tzinfo else completed_at.replace(tzinfo=UTC)
+    moment = (
+        completed_at.astimezone(UTC) if completed_at.tzinfo else completed_at.replace(tzinfo=UTC)
+    )
     return f"completion:{employee_id}:{course_code}:{moment:%Y-%m-%dT%H:%M:%SZ}"
 
 
@@ -36,7 +38,9 @@ def roleplay_key(attempt_id: str) -> str:
     return f"roleplay:{attempt_id}"
 
 
-def completion_payload(completion: CourseCompletion, activities: Sequence[ActivityGrade] = ()) -> CompletionPayload:
+def completion_payload(
+    completion: CourseCompletion, activities: Sequence[ActivityGrade] = ()
+) -> CompletionPayload:
     completed_at = completion.completed_at.astimezone(UTC)
     return CompletionPayload(
         employee_id=completion.employee_id,
@@ -67,7 +71,9 @@ def roleplay_payload(result: RoleplayResult) -> RoleplayPayload:
     )
 
 
-def find_completion(session: Session, employee_id: str, course_code: str, completed_at: datetime) -> CourseCompletion | None:
+def find_completion(
+    session: Session, employee_id: str, course_code: str, completed_at: datetime
+) -> CourseCompletion | None:
     query = select(CourseCompletion).where(
         col(CourseCompletion.employee_id) == employee_id,
         col(CourseCompletion.course_code) == course_code,
@@ -87,7 +93,9 @@ def record_completion(
 
     The caller commits; a rollback removes the completion and its outbox rows together.
     """
-    if find_completion(session, completion.employee_id, completion.course_code, completion.completed_at):
+    if find_completion(
+        session, completion.employee_id, completion.course_code, completion.completed_at
+    ):
         return None
 
     session.add(completion)
@@ -121,7 +129,9 @@ def record_roleplay_result(
 
     The caller commits.
     """
-    existing = session.exec(select(RoleplayResult).where(col(RoleplayResult.attempt_id) == result.attempt_id)).first()
+    existing = session.exec(
+        select(RoleplayResult).where(col(RoleplayResult.attempt_id) == result.attempt_id)
+    ).first()
     if existing is not None:
         return None
 
@@ -158,7 +168,11 @@ def grades_for(session: Session, employee_id: str) -> list[GradeRecord]:
 
 def course_states_for(session: Session, employee_id: str) -> list[CourseState]:
     """List the person's last known completion status per Moodle course."""
-    query = select(CourseState).where(col(CourseState.employee_id) == employee_id).order_by(col(CourseState.course_code))
+    query = (
+        select(CourseState)
+        .where(col(CourseState.employee_id) == employee_id)
+        .order_by(col(CourseState.course_code))
+    )
     return list(session.exec(query))
 
 

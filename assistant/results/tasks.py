@@ -16,7 +16,13 @@ from sqlalchemy.engine import Engine
 
 from assistant.config import Settings
 from assistant.db import session_scope
-from assistant.results.collector import CollectionReport, Collector, TrackedAccount, record_roleplay_attempts, tracked_accounts
+from assistant.results.collector import (
+    CollectionReport,
+    Collector,
+    TrackedAccount,
+    record_roleplay_attempts,
+    tracked_accounts,
+)
 from assistant.results.rules import CourseRules
 from assistant.results.targets.registry import build_targets, configured_target_names
 from assistant.results.worker import DeliveryReport, OutboxWorker, RetryPolicy

@@ -111,7 +111,9 @@ class OutboxWorker:
         rng: random.Random | None = None,
     ) -> None:
         if not targets:
-            raise ValueError("the outbox worker needs at least one target; set ASSISTANT_RESULTS_TARGETS")
+            raise ValueError(
+                "the outbox worker needs at least one target; set ASSISTANT_RESULTS_TARGETS"
+            )
         self._engine = engine
         self._targets = {target.name: target for target in targets}
         self._policy = policy or RetryPolicy()
@@ -159,7 +161,9 @@ class OutboxWorker:
                 await asyncio.wait_for(stop.wait(), timeout=self._poll_interval)
             except TimeoutError:
                 pass
-        log.info("results.worker.stopped", owner=self.owner, delivered=total.delivered, dead=total.dead)
+        log.info(
+            "results.worker.stopped", owner=self.owner, delivered=total.delivered, dead=total.dead
+        )
         return total
 
     def _is_paused(self, target_name: str) -> bool:
@@ -181,13 +185,18 @@ class OutboxWorker:
                 lease_seconds=self._lease_seconds,
             )
 
-    async def _deliver_rows(self, target: ResultTarget, rows: list[OutboxItem], report: DeliveryReport) -> None:
+    async def _deliver_rows(
+        self, target: ResultTarget, rows: list[OutboxItem], report: DeliveryReport
+    ) -> None:
         items, invalid = _to_delivery_items(rows)
         if invalid:
             attempts = {row.id: row.attempts for row in rows if row.id is not None}
             await asyncio.to_thread(self._record, target.name, invalid, attempts, report)
 
-        chunks = [items[start : start + target.max_batch] for start in range(0, len(items), target.max_batch)]
+        chunks = [
+            items[start : start + target.max_batch]
+            for start in range(0, len(items), target.max_batch)
+        ]
         semaphore = asyncio.Semaphore(self._concurrency)
 
         async def deliver_chunk(chunk: list[DeliveryItem]) -> None:
@@ -208,7 +217,9 @@ class OutboxWorker:
         now = utcnow()
         with session_scope(self._engine) as session:
             for outcome in outcomes:
-                kept = self._record_one(session, target_name, outcome, attempts.get(outcome.outbox_id, 0), now, report)
+                kept = self._record_one(
+                    session, target_name, outcome, attempts.get(outcome.outbox_id, 0), now, report
+                )
                 if not kept:
                     report.lost_leases += 1
 
@@ -225,7 +236,11 @@ class OutboxWorker:
             report.delivered += 1
             log.debug("results.delivery.delivered", outbox_id=outcome.outbox_id, target=target_name)
             return outbox.mark_delivered(
-                session, outcome.outbox_id, owner=self.owner, external_id=outcome.external_id, now=now
+                session,
+                outcome.outbox_id,
+                owner=self.owner,
+                external_id=outcome.external_id,
+                now=now,
             )
 
         error = outcome.error or "unknown error"
@@ -233,8 +248,16 @@ class OutboxWorker:
             self._pause(target_name, outcome.retry_after)
         if self._policy.gives_up(attempt, retryable=outcome.retryable):
             report.dead += 1
-            log.error("results.delivery.dead", outbox_id=outcome.outbox_id, target=target_name, attempts=attempt, error=error)
-            return outbox.mark_dead(session, outcome.outbox_id, owner=self.owner, error=error, now=now)
+            log.error(
+                "results.delivery.dead",
+                outbox_id=outcome.outbox_id,
+                target=target_name,
+                attempts=attempt,
+                error=error,
+            )
+            return outbox.mark_dead(
+                session, outcome.outbox_id, owner=self.owner, error=error, now=now
+            )
 
         delay = self._policy.next_delay(attempt, retry_after=outcome.retry_after, rng=self._rng)
         report.retried += 1
@@ -248,7 +271,12 @@ class OutboxWorker:
         )
         next_attempt_at = now + timedelta(seconds=delay)
         return outbox.mark_retry(
-            session, outcome.outbox_id, owner=self.owner, error=error, next_attempt_at=next_attempt_at, now=now
+            session,
+            outcome.outbox_id,
+            owner=self.owner,
+            error=error,
+            next_attempt_at=next_attempt_at,
+            now=now,
         )
 
 
@@ -262,9 +290,15 @@ def _to_delivery_items(rows: list[OutboxItem]) -> tuple[list[DeliveryItem], list
             payload = RESULT_PAYLOAD_ADAPTER.validate_python(row.payload)
         except ValidationError as exc:
             error = f"invalid payload in outbox row {row.id}: {exc.error_count()} validation errors"
-            invalid.append(DeliveryOutcome(outbox_id=row.id, delivered=False, retryable=False, error=error))
+            invalid.append(
+                DeliveryOutcome(outbox_id=row.id, delivered=False, retryable=False, error=error)
+            )
             continue
-        items.append(DeliveryItem(outbox_id=row.id, key=row.idempotency_key, attempt=row.attempts, payload=payload))
+        items.append(
+            DeliveryItem(
+                outbox_id=row.id, key=row.idempotency_key, attempt=row.attempts, payload=payload
+            )
+        )
     return items, invalid
 
 
@@ -273,12 +307,17 @@ async def _call_target(target: ResultTarget, chunk: list[DeliveryItem]) -> list[
     try:
         outcomes = await target.deliver(chunk)
     except TargetError as exc:
-        log.warning("results.target.failed", target=target.name, items=len(chunk), error=type(exc).__name__)
+        log.warning(
+            "results.target.failed", target=target.name, items=len(chunk), error=type(exc).__name__
+        )
         return [DeliveryOutcome.failure(item, exc) for item in chunk]
-    except Exception as exc:  # noqa: BLE001 - one faulty target must not stop the worker
+    except Exception as exc:
         log.exception("results.target.crashed", target=target.name, items=len(chunk))
         error = f"{type(exc).__name__}: {exc}"
-        return [DeliveryOutcome(outbox_id=item.outbox_id, delivered=False, error=error) for item in chunk]
+        return [
+            DeliveryOutcome(outbox_id=item.outbox_id, delivered=False, error=error)
+            for item in chunk
+        ]
 
     requested = {item.outbox_id for item in chunk}
     kept = [outcome for outcome in outcomes if outcome.outbox_id in requested]

@@ -53,7 +53,10 @@ class TestExpiry:
         assert certification_status(date(2027, 3, 2), on=on, due_soon_days=29) == expected
 
     def test_invalid_validity_is_rejected(self) -> None:
-        with pytest.raises(ValueError, match="validity of course 'COC-101' must be a positive number of months, got 0"):
+        with pytest.raises(
+            ValueError,
+            match="validity of course 'COC-101' must be a positive number of months, got 0",
+        ):
             StaticCourseRules(validity={"COC-101": 0})
 
 

@@ -96,7 +96,9 @@ class TestResultsCommands:
 
 
 class TestReportCommand:
-    def test_compliance_csv_file(self, engine: Engine, environment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_compliance_csv_file(
+        self, engine: Engine, environment: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         catalogue = environment / "catalogue.yaml"
         catalogue.write_text(
             "courses:\n  COC-101:\n    validity_months: 12\nmandatory:\n  - name: everyone\n    courses: [COC-101]\n",
@@ -105,7 +107,12 @@ class TestReportCommand:
         monkeypatch.setenv("ASSISTANT_CATALOGUE_FILE", str(catalogue))
         get_settings.cache_clear()
         with session_scope(engine) as session:
-            session.add_all([Person(employee_id="A1", department="Sales"), Person(employee_id="B2", department="IT")])
+            session.add_all(
+                [
+                    Person(employee_id="A1", department="Sales"),
+                    Person(employee_id="B2", department="IT"),
+                ]
+            )
             session.add(
                 CourseCompletion(
                     employee_id="A1",
@@ -145,7 +152,10 @@ def test_deliver_stops_cleanly_on_sigterm(engine: Engine, environment: Path) -> 
     )
     try:
         deadline = time.monotonic() + 60
-        while not list((environment / "exports").glob("results-*.csv")) and time.monotonic() < deadline:
+        while (
+            not list((environment / "exports").glob("results-*.csv"))
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.1)
         worker.send_signal(signal.SIGTERM)
         output, errors = worker.communicate(timeout=30)

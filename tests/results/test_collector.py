@@ -50,7 +50,9 @@ def _admin(moodle_url: str, name: str, body: dict[str, Any]) -> Any:
 
 def _statuses(engine: Engine, employee_id: str = "E0001") -> dict[str, str]:
     with session_scope(engine) as session:
-        return {state.course_code: state.status for state in course_states_for(session, employee_id)}
+        return {
+            state.course_code: state.status for state in course_states_for(session, employee_id)
+        }
 
 
 def _completions(engine: Engine) -> list[CourseCompletion]:
@@ -63,12 +65,18 @@ def _collector(moodle: MoodleClient) -> Collector:
 
 
 class TestCollect:
-    async def test_completions_grades_and_outbox(self, engine: Engine, moodle: MoodleClient) -> None:
+    async def test_completions_grades_and_outbox(
+        self, engine: Engine, moodle: MoodleClient
+    ) -> None:
         report = await _collector(moodle).collect(engine, [LEARNER])
 
         assert report.courses_read == 3
         assert report.completions_recorded == 2
-        assert _statuses(engine) == {"COC-101": "incomplete", "ITSEC-101": "complete", "SALES-301": "complete"}
+        assert _statuses(engine) == {
+            "COC-101": "incomplete",
+            "ITSEC-101": "complete",
+            "SALES-301": "complete",
+        }
         itsec, sales = _completions(engine)
         assert itsec.course_code == "ITSEC-101"
         assert (itsec.grade, itsec.grade_max) == (95.0, 110.0)
@@ -79,19 +87,28 @@ class TestCollect:
         with session_scope(engine) as session:
             rows = list(session.exec(select(OutboxItem)))
         assert len(rows) == 2
-        quiz = next(activity for activity in rows[0].payload["activities"] if activity["module"] == "quiz")
+        quiz = next(
+            activity for activity in rows[0].payload["activities"] if activity["module"] == "quiz"
+        )
         assert (quiz["grade"], quiz["grade_max"]) == (10.0, 10.0)
 
-    async def test_activity_and_course_grades_are_stored(self, engine: Engine, moodle: MoodleClient) -> None:
+    async def test_activity_and_course_grades_are_stored(
+        self, engine: Engine, moodle: MoodleClient
+    ) -> None:
         await _collector(moodle).collect(engine, [LEARNER])
 
         with session_scope(engine) as session:
-            grades = {(grade.course_code, grade.item_type, grade.item_module): grade for grade in grades_for(session, "E0001")}
+            grades = {
+                (grade.course_code, grade.item_type, grade.item_module): grade
+                for grade in grades_for(session, "E0001")
+            }
         assert grades[("ITSEC-101", "mod", "assign")].grade == 85.0
         assert grades[("ITSEC-101", "course", None)].grade_max == 110.0
         assert grades[("COC-101", "course", None)].grade is None
 
-    async def test_unchanged_courses_are_skipped(self, engine: Engine, moodle: MoodleClient, moodle_url: str) -> None:
+    async def test_unchanged_courses_are_skipped(
+        self, engine: Engine, moodle: MoodleClient, moodle_url: str
+    ) -> None:
         await _collector(moodle).collect(engine, [LEARNER])
 
         unchanged = await _collector(moodle).collect(engine, [LEARNER])
@@ -117,12 +134,17 @@ class TestCollect:
         assert unenrolled == CompletionStatus.NOT_ENROLLED
         assert _statuses(engine)["ITSEC-101"] == CompletionStatus.INCOMPLETE
         assert again.completions_recorded == 0
-        assert [completion.course_code for completion in _completions(engine)] == ["ITSEC-101", "SALES-301"]
+        assert [completion.course_code for completion in _completions(engine)] == [
+            "ITSEC-101",
+            "SALES-301",
+        ]
 
     async def test_course_without_criteria_is_not_configured(
         self, engine: Engine, moodle: MoodleClient, moodle_url: str
     ) -> None:
-        [course_id] = _admin(moodle_url, "courses", {"courses": [{"shortname": "BARE-1", "fullname": "No criteria"}]})["ids"]
+        [course_id] = _admin(
+            moodle_url, "courses", {"courses": [{"shortname": "BARE-1", "fullname": "No criteria"}]}
+        )["ids"]
         await moodle.enrol_users([Enrolment(user_id=4, course_id=course_id)])
 
         await _collector(moodle).collect(engine, [LEARNER])
@@ -139,7 +161,11 @@ class TestCollect:
                 "mode": "exception",
                 "function": "gradereport_user_get_grade_items",
                 "params": {"courseid": "3"},
-                "exception": {"exception": "moodle_exception", "errorcode": "nopermissiontoviewgrades", "message": "Hidden"},
+                "exception": {
+                    "exception": "moodle_exception",
+                    "errorcode": "nopermissiontoviewgrades",
+                    "message": "Hidden",
+                },
             },
         )
 
@@ -149,13 +175,19 @@ class TestCollect:
         assert report.completions_recorded == 2
         with session_scope(engine) as session:
             [error] = list(session.exec(select(CollectionError)))
-            itsec = next(state for state in course_states_for(session, "E0001") if state.course_code == "ITSEC-101")
+            itsec = next(
+                state
+                for state in course_states_for(session, "E0001")
+                if state.course_code == "ITSEC-101"
+            )
         assert (error.stage, error.course_id) == ("grades", 3)
         assert itsec.last_error is not None
         # The overview still contains the course total, so the grade is kept, and it is never 0.
         assert next(c for c in _completions(engine) if c.course_code == "ITSEC-101").grade == 95.0
 
-    async def test_unknown_user_error_is_per_person(self, engine: Engine, moodle: MoodleClient) -> None:
+    async def test_unknown_user_error_is_per_person(
+        self, engine: Engine, moodle: MoodleClient
+    ) -> None:
         ghost = TrackedAccount(employee_id="E9999", moodle_user_id=999999)
 
         report = await _collector(moodle).collect(engine, [ghost, LEARNER])
@@ -172,7 +204,12 @@ class TestCollect:
         _admin(
             moodle_url,
             "faults",
-            {"mode": "status", "status": 503, "function": "core_completion_get_course_completion_status", "params": {"courseid": "6"}},
+            {
+                "mode": "status",
+                "status": 503,
+                "function": "core_completion_get_course_completion_status",
+                "params": {"courseid": "6"},
+            },
         )
 
         first = await _collector(moodle).collect(engine, [LEARNER])
@@ -182,9 +219,18 @@ class TestCollect:
         assert _statuses(engine)["SALES-301"] == "complete"
         assert (second.courses_read, second.completions_recorded) == (1, 1)
 
-    async def test_tracked_accounts_come_from_provisioning(self, engine: Engine, moodle: MoodleClient) -> None:
+    async def test_tracked_accounts_come_from_provisioning(
+        self, engine: Engine, moodle: MoodleClient
+    ) -> None:
         with session_scope(engine) as session:
-            session.add(ProvisioningAccount(employee_id="E0001", moodle_user_id=4, username="lab.learner1", linked_by="idnumber"))
+            session.add(
+                ProvisioningAccount(
+                    employee_id="E0001",
+                    moodle_user_id=4,
+                    username="lab.learner1",
+                    linked_by="idnumber",
+                )
+            )
         with session_scope(engine) as session:
             accounts = tracked_accounts(session)
 

@@ -23,7 +23,9 @@ RULES = StaticCourseRules(
 )
 
 
-def _person(employee_id: str, department: str, manager: str | None, status: str = PersonStatus.ACTIVE) -> Person:
+def _person(
+    employee_id: str, department: str, manager: str | None, status: str = PersonStatus.ACTIVE
+) -> Person:
     return Person(
         employee_id=employee_id,
         display_name=f"Person {employee_id}",
@@ -113,9 +115,8 @@ class TestComplianceReport:
         assert (coc.current, coc.due_soon, coc.expired, coc.never_completed) == (1, 1, 1, 0)
 
     def test_unknown_manager_is_not_found(self, staffed: Engine) -> None:
-        with session_scope(staffed) as session:
-            with pytest.raises(PersonNotFound, match="'X9'"):
-                compliance_report(session, RULES, manager_employee_id="X9", on=TODAY)
+        with session_scope(staffed) as session, pytest.raises(PersonNotFound, match="'X9'"):
+            compliance_report(session, RULES, manager_employee_id="X9", on=TODAY)
 
     def test_csv_has_one_line_per_row(self, staffed: Engine) -> None:
         with session_scope(staffed) as session:

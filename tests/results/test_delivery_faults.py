@@ -33,7 +33,9 @@ from assistant.results.worker import OutboxWorker, RetryPolicy
 from tests.support import LiveServer
 
 COURSES = ("COC-101", "ITSEC-101", "CRM-201", "NEG-201")
-FAST_RETRIES = RetryPolicy(max_attempts=30, max_rejected_attempts=3, base_delay=0.01, max_delay=0.05)
+FAST_RETRIES = RetryPolicy(
+    max_attempts=30, max_rejected_attempts=3, base_delay=0.01, max_delay=0.05
+)
 
 
 @pytest.fixture
@@ -45,7 +47,13 @@ def sandbox() -> Iterator[tuple[str, Any]]:
 
 def _load_results(engine: Engine, state: Any, people: int) -> int:
     """Add `people` employees to the sandbox and one completion per person and course."""
-    state.load([{"id": str(1000 + number), "firstName": "Test", "status": "Active"} for number in range(people)], replace=False)
+    state.load(
+        [
+            {"id": str(1000 + number), "firstName": "Test", "status": "Active"}
+            for number in range(people)
+        ],
+        replace=False,
+    )
     with session_scope(engine) as session:
         for number in range(people):
             for index, course in enumerate(COURSES):
@@ -63,7 +71,9 @@ def _load_results(engine: Engine, state: Any, people: int) -> int:
 
 
 def _stored_keys(state: Any) -> Counter[str]:
-    return Counter(notes_key(record.get("notes")) or "" for record in state.training_records.values())
+    return Counter(
+        notes_key(record.get("notes")) or "" for record in state.training_records.values()
+    )
 
 
 async def _deliver_until_done(engine: Engine, worker: OutboxWorker, *, deadline: float) -> None:
@@ -78,13 +88,19 @@ async def _deliver_until_done(engine: Engine, worker: OutboxWorker, *, deadline:
 
 
 @pytest.mark.slow
-async def test_thousand_results_with_random_failures(engine: Engine, sandbox: tuple[str, Any]) -> None:
+async def test_thousand_results_with_random_failures(
+    engine: Engine, sandbox: tuple[str, Any]
+) -> None:
     url, state = sandbox
     expected = _load_results(engine, state, people=250)
     httpx.post(f"{url}/_sandbox/faults", json={"failure_rate": 0.3, "seed": 7}).raise_for_status()
 
-    async with BambooHRClient(url, DEFAULT_API_KEY, timeout=5.0, max_retries=1, backoff_base=0.001) as client:
-        worker = OutboxWorker(engine, [BambooHRTarget(client)], policy=FAST_RETRIES, claim_size=100, concurrency=4)
+    async with BambooHRClient(
+        url, DEFAULT_API_KEY, timeout=5.0, max_retries=1, backoff_base=0.001
+    ) as client:
+        worker = OutboxWorker(
+            engine, [BambooHRTarget(client)], policy=FAST_RETRIES, claim_size=100, concurrency=4
+        )
         await _deliver_until_done(engine, worker, deadline=time.monotonic() + 120)
 
     keys = _stored_keys(state)
@@ -112,7 +128,15 @@ def _worker_command(engine: Engine) -> tuple[list[str], dict[str, str]]:
     # The PostgreSQL fixture puts the tables in a schema of their own; libpq reads PGOPTIONS.
     if engine.dialect.name == "postgresql":
         env["PGOPTIONS"] = _search_path_option(engine)
-    return [sys.executable, "-m", "assistant.cli", "results", "deliver", "--lease-seconds", "2"], env
+    return [
+        sys.executable,
+        "-m",
+        "assistant.cli",
+        "results",
+        "deliver",
+        "--lease-seconds",
+        "2",
+    ], env
 
 
 def _search_path_option(engine: Engine) -> str:
@@ -122,7 +146,9 @@ def _search_path_option(engine: Engine) -> str:
 
 
 @pytest.mark.slow
-def test_killed_worker_loses_and_duplicates_nothing(engine: Engine, sandbox: tuple[str, Any], tmp_path: Path) -> None:
+def test_killed_worker_loses_and_duplicates_nothing(
+    engine: Engine, sandbox: tuple[str, Any], tmp_path: Path
+) -> None:
     url, state = sandbox
     expected = _load_results(engine, state, people=30)
     # Slow every request, so the worker is mid-delivery when it is killed.
@@ -146,7 +172,9 @@ def test_killed_worker_loses_and_duplicates_nothing(engine: Engine, sandbox: tup
 
     httpx.delete(f"{url}/_sandbox/faults").raise_for_status()
     time.sleep(2.1)  # let the killed worker's leases expire
-    restarted = subprocess.run([*command, "--once"], env=env, capture_output=True, text=True, timeout=120)
+    restarted = subprocess.run(
+        [*command, "--once"], env=env, capture_output=True, text=True, timeout=120
+    )
 
     with session_scope(engine) as session:
         counts = outbox.count_by_status(session)

@@ -41,7 +41,9 @@ class TestRecordCompletion:
             rows = list(session.exec(select(OutboxItem).order_by(OutboxItem.target)))
 
         assert [row.target for row in rows] == ["bamboohr", "csv"]
-        assert {row.idempotency_key for row in rows} == {completion_key("E0001", "ITSEC-101", COMPLETED_AT)}
+        assert {row.idempotency_key for row in rows} == {
+            completion_key("E0001", "ITSEC-101", COMPLETED_AT)
+        }
         assert rows[0].status == OutboxStatus.PENDING
         assert rows[0].payload["grade"] == 95.0
         assert rows[0].payload["completed_on"] == "2026-03-02"
@@ -95,9 +97,13 @@ class TestClaim:
         add_completions(engine, 3, targets=["bamboohr"])
 
         with session_scope(engine) as session:
-            first = outbox.claim(session, owner="worker-a", target="bamboohr", limit=2, lease_seconds=60)
+            first = outbox.claim(
+                session, owner="worker-a", target="bamboohr", limit=2, lease_seconds=60
+            )
         with session_scope(engine) as session:
-            second = outbox.claim(session, owner="worker-b", target="bamboohr", limit=10, lease_seconds=60)
+            second = outbox.claim(
+                session, owner="worker-b", target="bamboohr", limit=10, lease_seconds=60
+            )
 
         assert len(first) == 2
         assert all(row.status == OutboxStatus.IN_FLIGHT and row.attempts == 1 for row in first)
@@ -108,18 +114,24 @@ class TestClaim:
         add_completions(engine, 2, targets=["csv"])
 
         with session_scope(engine) as session:
-            claimed = outbox.claim(session, owner="worker-a", target="bamboohr", limit=10, lease_seconds=60)
+            claimed = outbox.claim(
+                session, owner="worker-a", target="bamboohr", limit=10, lease_seconds=60
+            )
 
         assert claimed == []
 
     def test_expired_lease_is_reclaimed_and_old_owner_fenced(self, engine: Engine) -> None:
         add_completions(engine, 1, targets=["bamboohr"])
         with session_scope(engine) as session:
-            [row] = outbox.claim(session, owner="worker-a", target="bamboohr", limit=1, lease_seconds=30)
+            [row] = outbox.claim(
+                session, owner="worker-a", target="bamboohr", limit=1, lease_seconds=30
+            )
 
         later = datetime.now(UTC) + timedelta(seconds=31)
         with session_scope(engine) as session:
-            reclaimed = outbox.claim(session, owner="worker-b", target="bamboohr", limit=1, lease_seconds=30, now=later)
+            reclaimed = outbox.claim(
+                session, owner="worker-b", target="bamboohr", limit=1, lease_seconds=30, now=later
+            )
         with session_scope(engine) as session:
             stale_write = outbox.mark_delivered(session, row.id, owner="worker-a")
             fresh_write = outbox.mark_delivered(session, row.id, owner="worker-b")
@@ -132,13 +144,21 @@ class TestClaim:
     def test_row_waiting_for_retry_is_not_due(self, engine: Engine) -> None:
         add_completions(engine, 1, targets=["bamboohr"])
         with session_scope(engine) as session:
-            [row] = outbox.claim(session, owner="worker-a", target="bamboohr", limit=1, lease_seconds=30)
+            [row] = outbox.claim(
+                session, owner="worker-a", target="bamboohr", limit=1, lease_seconds=30
+            )
             outbox.mark_retry(
-                session, row.id, owner="worker-a", error="HTTP 503", next_attempt_at=datetime.now(UTC) + timedelta(hours=1)
+                session,
+                row.id,
+                owner="worker-a",
+                error="HTTP 503",
+                next_attempt_at=datetime.now(UTC) + timedelta(hours=1),
             )
 
         with session_scope(engine) as session:
-            claimed = outbox.claim(session, owner="worker-b", target="bamboohr", limit=1, lease_seconds=30)
+            claimed = outbox.claim(
+                session, owner="worker-b", target="bamboohr", limit=1, lease_seconds=30
+            )
 
         assert claimed == []
 
@@ -147,7 +167,9 @@ class TestRetry:
     def _dead_row(self, engine: Engine) -> int:
         add_completions(engine, 1, targets=["bamboohr"])
         with session_scope(engine) as session:
-            [row] = outbox.claim(session, owner="worker-a", target="bamboohr", limit=1, lease_seconds=30)
+            [row] = outbox.claim(
+                session, owner="worker-a", target="bamboohr", limit=1, lease_seconds=30
+            )
             outbox.mark_dead(session, row.id, owner="worker-a", error="TargetRejected: HTTP 400")
         assert row.id is not None
         return row.id
@@ -167,7 +189,9 @@ class TestRetry:
     def test_delivered_row_cannot_be_retried(self, engine: Engine) -> None:
         add_completions(engine, 1, targets=["bamboohr"])
         with session_scope(engine) as session:
-            [row] = outbox.claim(session, owner="worker-a", target="bamboohr", limit=1, lease_seconds=30)
+            [row] = outbox.claim(
+                session, owner="worker-a", target="bamboohr", limit=1, lease_seconds=30
+            )
             outbox.mark_delivered(session, row.id, owner="worker-a")
 
         with session_scope(engine) as session:

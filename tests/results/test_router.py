@@ -24,7 +24,13 @@ from assistant.results.rules import StaticCourseRules
 from tests.results.fakes import add_completions
 
 
-def _app(engine: Engine, tmp_path: Path, *, rules: StaticCourseRules | None, catalogue: Path | None = None) -> FastAPI:
+def _app(
+    engine: Engine,
+    tmp_path: Path,
+    *,
+    rules: StaticCourseRules | None,
+    catalogue: Path | None = None,
+) -> FastAPI:
     app = FastAPI()
     app.state.engine = engine
     app.state.settings = Settings(_env_file=None, data_dir=tmp_path, catalogue_file=catalogue)  # type: ignore[call-arg]
@@ -81,7 +87,10 @@ class TestOutboxRoutes:
         response = client.post("/results/outbox/4040/retry")
 
         assert response.status_code == 404
-        assert response.json() == {"error": "OutboxItemNotFound", "detail": "no outbox item with id 4040"}
+        assert response.json() == {
+            "error": "OutboxItemNotFound",
+            "detail": "no outbox item with id 4040",
+        }
 
     def test_retry_delivered_row_is_409(self, client: TestClient, engine: Engine) -> None:
         add_completions(engine, 1, targets=["csv"])
@@ -120,7 +129,14 @@ class TestComplianceRoutes:
         body = response.json()
         assert [(row["employee_id"], row["status"]) for row in body["rows"]] == [("A1", "current")]
         assert body["by_department"] == [
-            {"group": "Sales", "course_code": "COC-101", "current": 1, "due_soon": 0, "expired": 0, "never_completed": 0}
+            {
+                "group": "Sales",
+                "course_code": "COC-101",
+                "current": 1,
+                "due_soon": 0,
+                "expired": 0,
+                "never_completed": 0,
+            }
         ]
 
     def test_csv_report(self, client: TestClient, engine: Engine) -> None:
@@ -130,7 +146,10 @@ class TestComplianceRoutes:
 
         assert response.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(response.text)))
-        assert {(row["employee_id"], row["status"]) for row in rows} == {("A1", "current"), ("B2", "never_completed")}
+        assert {(row["employee_id"], row["status"]) for row in rows} == {
+            ("A1", "current"),
+            ("B2", "never_completed"),
+        }
 
     def test_unknown_manager_is_404(self, client: TestClient) -> None:
         response = client.get("/results/compliance", params={"manager": "nobody"})
@@ -139,7 +158,9 @@ class TestComplianceRoutes:
         assert response.json()["error"] == "PersonNotFound"
 
     def test_missing_catalogue_is_503(self, engine: Engine, tmp_path: Path) -> None:
-        with TestClient(_app(engine, tmp_path, rules=None), raise_server_exceptions=False) as client:
+        with TestClient(
+            _app(engine, tmp_path, rules=None), raise_server_exceptions=False
+        ) as client:
             response = client.get("/results/compliance")
 
         assert response.status_code == 503
@@ -154,11 +175,16 @@ class TestComplianceRoutes:
             encoding="utf-8",
         )
 
-        with TestClient(_app(engine, tmp_path, rules=None, catalogue=catalogue), raise_server_exceptions=False) as client:
+        with TestClient(
+            _app(engine, tmp_path, rules=None, catalogue=catalogue), raise_server_exceptions=False
+        ) as client:
             response = client.get("/results/compliance")
 
         assert response.status_code == 200
-        statuses = {(row["employee_id"], row["course_code"]): row["status"] for row in response.json()["rows"]}
+        statuses = {
+            (row["employee_id"], row["course_code"]): row["status"]
+            for row in response.json()["rows"]
+        }
         assert statuses == {("A1", "COC-101"): "current", ("A1", "NEG-201"): "never_completed"}
 
 

@@ -74,7 +74,11 @@ class TestWorker:
 
     async def test_retryable_failure_then_success(self, engine: Engine) -> None:
         add_completions(engine, 1, targets=["memory"])
-        target = MemoryTarget(failures={_key("E00000"): [TargetUnavailable("HTTP 503"), TargetUnavailable("HTTP 503")]})
+        target = MemoryTarget(
+            failures={
+                _key("E00000"): [TargetUnavailable("HTTP 503"), TargetUnavailable("HTTP 503")]
+            }
+        )
 
         report = await OutboxWorker(engine, [target], policy=NO_WAIT).drain()
 
@@ -86,7 +90,9 @@ class TestWorker:
 
     async def test_retry_after_sets_next_attempt(self, engine: Engine) -> None:
         add_completions(engine, 1, targets=["memory"])
-        target = MemoryTarget(failures={_key("E00000"): [TargetUnavailable("HTTP 429", retry_after=90.0)]})
+        target = MemoryTarget(
+            failures={_key("E00000"): [TargetUnavailable("HTTP 429", retry_after=90.0)]}
+        )
         before = datetime.now(UTC)
 
         report = await OutboxWorker(engine, [target], policy=NO_WAIT).drain()
@@ -154,7 +160,9 @@ class TestWorker:
         def claim_all(owner: str) -> None:
             while True:
                 with session_scope(engine) as session:
-                    rows = outbox.claim(session, owner=owner, target="memory", limit=7, lease_seconds=60)
+                    rows = outbox.claim(
+                        session, owner=owner, target="memory", limit=7, lease_seconds=60
+                    )
                 if not rows:
                     return
                 claimed[owner].extend(row.id for row in rows if row.id is not None)

@@ -33,7 +33,9 @@ def _create_course_state() -> None:
         _timestamp("completed_at", nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         _timestamp("checked_at"),
-        sa.UniqueConstraint("employee_id", "course_id", name="uq_results_course_state_person_course"),
+        sa.UniqueConstraint(
+            "employee_id", "course_id", name="uq_results_course_state_person_course"
+        ),
     )
     op.create_index("ix_results_course_state_employee_id", "results_course_state", ["employee_id"])
     op.create_index("ix_results_course_state_course_code", "results_course_state", ["course_code"])
@@ -56,7 +58,9 @@ def _create_grade() -> None:
         sa.Column("percent", sa.Float(), nullable=True),
         _timestamp("graded_at", nullable=True),
         _timestamp("updated_at"),
-        sa.UniqueConstraint("employee_id", "course_id", "item_id", name="uq_results_grade_person_item"),
+        sa.UniqueConstraint(
+            "employee_id", "course_id", "item_id", name="uq_results_grade_person_item"
+        ),
     )
     op.create_index("ix_results_grade_employee_id", "results_grade", ["employee_id"])
 
@@ -76,7 +80,10 @@ def _create_completion() -> None:
         sa.Column("grade_max", sa.Float(), nullable=True),
         _timestamp("recorded_at"),
         sa.UniqueConstraint(
-            "employee_id", "course_code", "completed_at", name="uq_results_completion_person_course_time"
+            "employee_id",
+            "course_code",
+            "completed_at",
+            name="uq_results_completion_person_course_time",
         ),
     )
     op.create_index("ix_results_completion_employee_id", "results_completion", ["employee_id"])
@@ -97,8 +104,15 @@ def _create_roleplay_attempt() -> None:
         _timestamp("finished_at"),
         _timestamp("recorded_at"),
     )
-    op.create_index("ix_results_roleplay_attempt_attempt_id", "results_roleplay_attempt", ["attempt_id"], unique=True)
-    op.create_index("ix_results_roleplay_attempt_employee_id", "results_roleplay_attempt", ["employee_id"])
+    op.create_index(
+        "ix_results_roleplay_attempt_attempt_id",
+        "results_roleplay_attempt",
+        ["attempt_id"],
+        unique=True,
+    )
+    op.create_index(
+        "ix_results_roleplay_attempt_employee_id", "results_roleplay_attempt", ["employee_id"]
+    )
 
 
 def _create_collection_error() -> None:
@@ -114,7 +128,9 @@ def _create_collection_error() -> None:
         _timestamp("occurred_at"),
     )
     op.create_index("ix_results_collection_error_run_id", "results_collection_error", ["run_id"])
-    op.create_index("ix_results_collection_error_employee_id", "results_collection_error", ["employee_id"])
+    op.create_index(
+        "ix_results_collection_error_employee_id", "results_collection_error", ["employee_id"]
+    )
 
 
 def _create_outbox() -> None:

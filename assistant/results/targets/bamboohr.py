@@ -24,7 +24,12 @@ import structlog
 
 from assistant.hris.bamboohr.client import BambooHRClient
 from assistant.hris.bamboohr.exceptions import BambooHRError, BambooHRRejected, BambooHRUnavailable
-from assistant.hris.bamboohr.schemas import TrainingRecord, TrainingRecordWrite, TrainingType, TrainingTypeWrite
+from assistant.hris.bamboohr.schemas import (
+    TrainingRecord,
+    TrainingRecordWrite,
+    TrainingType,
+    TrainingTypeWrite,
+)
 from assistant.results.schemas import CompletionPayload, RoleplayPayload
 from assistant.results.targets.base import (
     DeliveryItem,
@@ -70,7 +75,9 @@ def record_notes(key: str, payload: CompletionPayload | RoleplayPayload) -> str:
     if isinstance(payload, CompletionPayload):
         parts.append(f"grade={_fraction(payload.grade, payload.grade_max)}")
         for activity in payload.activities:
-            parts.append(f"act.{_encode(activity.name)}={_fraction(activity.grade, activity.grade_max)}")
+            parts.append(
+                f"act.{_encode(activity.name)}={_fraction(activity.grade, activity.grade_max)}"
+            )
         return " ".join(parts)
 
     parts.append(f"attempt={_encode(payload.attempt_id)}")
@@ -89,7 +96,9 @@ def notes_key(notes: str | None) -> str | None:
     return None
 
 
-def training_type_for(payload: CompletionPayload | RoleplayPayload, *, category: str | None) -> TrainingTypeWrite:
+def training_type_for(
+    payload: CompletionPayload | RoleplayPayload, *, category: str | None
+) -> TrainingTypeWrite:
     """Describe the training type a result belongs to; its name is what the target matches on."""
     if isinstance(payload, RoleplayPayload):
         name = f"Roleplay {payload.scenario_id}: {payload.scenario_title}"
@@ -97,7 +106,9 @@ def training_type_for(payload: CompletionPayload | RoleplayPayload, *, category:
 
     name = f"{payload.course_code}: {payload.course_name}"
     months = payload.validity_months
-    return TrainingTypeWrite(name=name[:200], renewable=months is not None, frequency=months, category=category)
+    return TrainingTypeWrite(
+        name=name[:200], renewable=months is not None, frequency=months, category=category
+    )
 
 
 def _completed_on(payload: CompletionPayload | RoleplayPayload) -> date:
@@ -145,10 +156,14 @@ class BambooHRTarget:
 
     async def _deliver_one(self, item: DeliveryItem) -> int:
         payload = item.payload
-        training_type = await self._training_type(training_type_for(payload, category=self._category))
+        training_type = await self._training_type(
+            training_type_for(payload, category=self._category)
+        )
         bamboo_id = await self._bamboo_id(payload.employee_id)
         record = TrainingRecordWrite(
-            completed=_completed_on(payload), type_id=training_type.id, notes=record_notes(item.key, payload)
+            completed=_completed_on(payload),
+            type_id=training_type.id,
+            notes=record_notes(item.key, payload),
         )
 
         try:
@@ -156,14 +171,21 @@ class BambooHRTarget:
             match = _matching_record(existing, item)
             if match is not None:
                 await self._client.update_training_record(match.id, record)
-                log.info("results.bamboohr.record_updated", outbox_id=item.outbox_id, record_id=match.id)
+                log.info(
+                    "results.bamboohr.record_updated", outbox_id=item.outbox_id, record_id=match.id
+                )
                 return match.id
             added = await self._client.add_training_record(bamboo_id, record)
         except BambooHRRejected:
             # The type may have been deleted in BambooHR since it was cached; look it up again next time.
             self._forget_types()
             raise
-        log.info("results.bamboohr.record_added", outbox_id=item.outbox_id, record_id=added.id, type_id=training_type.id)
+        log.info(
+            "results.bamboohr.record_added",
+            outbox_id=item.outbox_id,
+            record_id=added.id,
+            type_id=training_type.id,
+        )
         return added.id
 
     async def _training_type(self, expected: TrainingTypeWrite) -> TrainingType:
@@ -174,10 +196,18 @@ class BambooHRTarget:
             current = self._types.get(expected.name)
             if current is None:
                 current = await self._client.add_training_type(expected)
-                log.info("results.bamboohr.type_created", type_id=current.id, renewable=expected.renewable)
+                log.info(
+                    "results.bamboohr.type_created",
+                    type_id=current.id,
+                    renewable=expected.renewable,
+                )
             elif (current.renewable, current.frequency) != (expected.renewable, expected.frequency):
                 current = await self._client.update_training_type(current.id, expected)
-                log.info("results.bamboohr.type_updated", type_id=current.id, frequency=expected.frequency)
+                log.info(
+                    "results.bamboohr.type_updated",
+                    type_id=current.id,
+                    frequency=expected.frequency,
+                )
             self._types[expected.name] = current
             return current
 
@@ -191,7 +221,9 @@ class BambooHRTarget:
 
         async with self._ids_lock:
             if self._bamboo_ids is None or employee_id not in self._bamboo_ids:
-                report = await self._client.custom_report([BAMBOOHR_ID_FIELD, self._employee_id_field])
+                report = await self._client.custom_report(
+                    [BAMBOOHR_ID_FIELD, self._employee_id_field]
+                )
                 self._bamboo_ids = {
                     str(value): employee.id
                     for employee in report.employees
@@ -199,7 +231,9 @@ class BambooHRTarget:
                 }
             bamboo_id = self._bamboo_ids.get(employee_id)
         if bamboo_id is None:
-            raise BambooHRRejected(f"no BambooHR employee has {self._employee_id_field} {employee_id!r}")
+            raise BambooHRRejected(
+                f"no BambooHR employee has {self._employee_id_field} {employee_id!r}"
+            )
         return bamboo_id
 
     def _forget_types(self) -> None:

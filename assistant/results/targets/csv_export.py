@@ -60,7 +60,9 @@ def _number_cell(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
-def result_row(key: str, payload: CompletionPayload | RoleplayPayload, exported_at: datetime) -> dict[str, str]:
+def result_row(
+    key: str, payload: CompletionPayload | RoleplayPayload, exported_at: datetime
+) -> dict[str, str]:
     """Render one result as a CSV row; a missing grade stays an empty cell, never 0."""
     row = dict.fromkeys(COLUMNS, "")
     row.update(
@@ -114,9 +116,13 @@ class CsvExportTarget:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 written = self._append_new(path, items, now)
         except OSError as exc:
-            raise TargetUnavailable(f"cannot write the CSV export {path}: {exc.strerror or exc}") from exc
+            raise TargetUnavailable(
+                f"cannot write the CSV export {path}: {exc.strerror or exc}"
+            ) from exc
 
-        log.info("results.csv.exported", file=path.name, written=written, skipped=len(items) - written)
+        log.info(
+            "results.csv.exported", file=path.name, written=written, skipped=len(items) - written
+        )
         return [DeliveryOutcome.success(item, external_id=path.name) for item in items]
 
     def _append_new(self, path: Path, items: Sequence[DeliveryItem], now: datetime) -> int:
@@ -154,4 +160,6 @@ class CsvExportTarget:
 
 def _read_keys(path: Path) -> set[str]:
     with open(path, newline="", encoding="utf-8") as handle:
-        return {row["idempotency_key"] for row in csv.DictReader(handle) if row.get("idempotency_key")}
+        return {
+            row["idempotency_key"] for row in csv.DictReader(handle) if row.get("idempotency_key")
+        }

@@ -21,7 +21,14 @@ def configured_target_names(settings: Settings) -> list[str]:
     Raises ResultsConfigError for an unknown name or a target whose settings are missing.
     """
     if not settings.results_targets.strip():
-        names = [name for name, url in (("bamboohr", settings.bamboohr_url), ("webhook", settings.webhook_url)) if url]
+        names = [
+            name
+            for name, url in (
+                ("bamboohr", settings.bamboohr_url),
+                ("webhook", settings.webhook_url),
+            )
+            if url
+        ]
     else:
         names = []
         for raw in settings.results_targets.split(","):
@@ -35,9 +42,15 @@ def configured_target_names(settings: Settings) -> list[str]:
             f"ASSISTANT_RESULTS_TARGETS names unknown targets {unknown}; use some of {list(TARGET_NAMES)}"
         )
     if "bamboohr" in names and not settings.bamboohr_url:
-        raise ResultsConfigError("target bamboohr needs ASSISTANT_BAMBOOHR_URL and ASSISTANT_BAMBOOHR_API_KEY")
-    if "webhook" in names and not (settings.webhook_url and settings.webhook_secret.get_secret_value()):
-        raise ResultsConfigError("target webhook needs ASSISTANT_WEBHOOK_URL and ASSISTANT_WEBHOOK_SECRET")
+        raise ResultsConfigError(
+            "target bamboohr needs ASSISTANT_BAMBOOHR_URL and ASSISTANT_BAMBOOHR_API_KEY"
+        )
+    if "webhook" in names and not (
+        settings.webhook_url and settings.webhook_secret.get_secret_value()
+    ):
+        raise ResultsConfigError(
+            "target webhook needs ASSISTANT_WEBHOOK_URL and ASSISTANT_WEBHOOK_SECRET"
+        )
     return names
 
 
@@ -58,7 +71,11 @@ def _build(name: str, settings: Settings, http_client: httpx.AsyncClient) -> Res
     if name == "webhook":
         from assistant.results.targets.webhook import WebhookTarget
 
-        return WebhookTarget(settings.webhook_url, settings.webhook_secret.get_secret_value(), http_client=http_client)
+        return WebhookTarget(
+            settings.webhook_url,
+            settings.webhook_secret.get_secret_value(),
+            http_client=http_client,
+        )
 
     from assistant.hris.bamboohr.client import BambooHRClient
     from assistant.people.mapping import load_mapping

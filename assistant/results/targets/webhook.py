@@ -39,7 +39,9 @@ DEFAULT_TOLERANCE_SECONDS = 300
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """Return the signature header value for a body sent at `timestamp` (Unix seconds as text)."""
-    digest = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    digest = hmac.new(
+        secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256
+    )
     return "sha256=" + digest.hexdigest()
 
 
@@ -113,11 +115,17 @@ class WebhookTarget:
             IDEMPOTENCY_HEADER: item.key,
         }
         try:
-            response = await self._http.post(self._url, content=body, headers=headers, timeout=self._timeout)
+            response = await self._http.post(
+                self._url, content=body, headers=headers, timeout=self._timeout
+            )
         except httpx.TimeoutException as exc:
-            raise TargetUnavailable(f"webhook at {self._host} timed out after {self._timeout:g} s") from exc
+            raise TargetUnavailable(
+                f"webhook at {self._host} timed out after {self._timeout:g} s"
+            ) from exc
         except httpx.HTTPError as exc:
-            raise TargetUnavailable(f"webhook at {self._host} is unreachable: {type(exc).__name__}") from exc
+            raise TargetUnavailable(
+                f"webhook at {self._host} is unreachable: {type(exc).__name__}"
+            ) from exc
         _raise_for_status(self._host, response)
 
 
@@ -127,5 +135,9 @@ def _raise_for_status(host: str, response: httpx.Response) -> None:
         return
     if status == 429 or status >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        raise TargetUnavailable(f"webhook at {host} answered HTTP {status}", retry_after=retry_after)
-    raise TargetRejected(f"webhook at {host} rejected the result with HTTP {status}: {response.text[:200]}")
+        raise TargetUnavailable(
+            f"webhook at {host} answered HTTP {status}", retry_after=retry_after
+        )
+    raise TargetRejected(
+        f"webhook at {host} rejected the result with HTTP {status}: {response.text[:200]}"
+    )

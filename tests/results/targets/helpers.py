@@ -10,7 +10,9 @@ from assistant.results.targets.base import DeliveryItem
 COMPLETED_AT = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 
 
-def completion_item(outbox_id: int = 1, *, employee_id: str = "E0001", grade: float | None = 85.0) -> DeliveryItem:
+def completion_item(
+    outbox_id: int = 1, *, employee_id: str = "E0001", grade: float | None = 85.0
+) -> DeliveryItem:
     payload = CompletionPayload(
         employee_id=employee_id,
         course_code="ITSEC-101",
@@ -22,7 +24,12 @@ def completion_item(outbox_id: int = 1, *, employee_id: str = "E0001", grade: fl
         grade=grade,
         grade_max=100.0 if grade is not None else None,
     )
-    return DeliveryItem(outbox_id=outbox_id, key=f"completion:{employee_id}:ITSEC-101:2026-03-02T14:30:00Z", attempt=1, payload=payload)
+    return DeliveryItem(
+        outbox_id=outbox_id,
+        key=f"completion:{employee_id}:ITSEC-101:2026-03-02T14:30:00Z",
+        attempt=1,
+        payload=payload,
+    )
 
 
 def roleplay_item(outbox_id: int = 2, *, employee_id: str = "E0002") -> DeliveryItem:
@@ -30,7 +37,7 @@ def roleplay_item(outbox_id: int = 2, *, employee_id: str = "E0002") -> Delivery
         employee_id=employee_id,
         attempt_id="att-9",
         scenario_id="price-objection",
-        scenario_title="=HYPERLINK(\"http://example.invalid\")",
+        scenario_title='=HYPERLINK("http://example.invalid")',
         score=72.0,
         max_score=100.0,
         passed=True,

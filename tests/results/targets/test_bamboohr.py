@@ -29,7 +29,11 @@ class Sandbox:
 
 def _hold_back_adds(app: Any, handle: Sandbox) -> Any:
     async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        is_add = scope["type"] == "http" and scope["method"] == "POST" and "/training/record/employee/" in scope["path"]
+        is_add = (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and "/training/record/employee/" in scope["path"]
+        )
         if not (is_add and handle.slow_add_seconds):
             await app(scope, receive, send)
             return
@@ -91,7 +95,9 @@ class TestNotes:
 
 
 class TestDeliver:
-    async def test_first_delivery_creates_type_and_record(self, sandbox: Sandbox, client: BambooHRClient) -> None:
+    async def test_first_delivery_creates_type_and_record(
+        self, sandbox: Sandbox, client: BambooHRClient
+    ) -> None:
         target = BambooHRTarget(client)
 
         [outcome] = await target.deliver([completion_item(employee_id=EMPLOYEE)])
@@ -106,7 +112,9 @@ class TestDeliver:
         assert record.completed.isoformat() == "2026-03-02"
         assert "grade=85/100" in (record.notes or "")
 
-    async def test_redelivery_updates_not_duplicates(self, sandbox: Sandbox, client: BambooHRClient) -> None:
+    async def test_redelivery_updates_not_duplicates(
+        self, sandbox: Sandbox, client: BambooHRClient
+    ) -> None:
         await BambooHRTarget(client).deliver([completion_item(employee_id=EMPLOYEE, grade=80.0)])
 
         # A new process (empty cache) delivers the same result with a corrected grade.
@@ -117,7 +125,9 @@ class TestDeliver:
         assert "grade=85/100" in (records[0].notes or "")
         assert len(await client.list_training_types()) == 1
 
-    async def test_record_of_same_type_and_date_is_updated(self, sandbox: Sandbox, client: BambooHRClient) -> None:
+    async def test_record_of_same_type_and_date_is_updated(
+        self, sandbox: Sandbox, client: BambooHRClient
+    ) -> None:
         training_type = await client.add_training_type(
             TrainingTypeWrite(name="ITSEC-101: IT Security Basics", renewable=True, frequency=12)
         )
@@ -134,7 +144,9 @@ class TestDeliver:
         assert outcome.external_id == str(record.id)
         assert (record.notes or "").startswith("assistant:v1")
 
-    async def test_roleplay_gets_its_own_type(self, sandbox: Sandbox, client: BambooHRClient) -> None:
+    async def test_roleplay_gets_its_own_type(
+        self, sandbox: Sandbox, client: BambooHRClient
+    ) -> None:
         item = roleplay_item(employee_id="103")
 
         [outcome] = await BambooHRTarget(client).deliver([item])
@@ -160,7 +172,9 @@ class TestDeliver:
         assert outcome.retry_after == retry_after
         assert f"{status}" in (outcome.error or "")
 
-    async def test_lost_answer_then_redelivery_leaves_one_record(self, sandbox: Sandbox, client: BambooHRClient) -> None:
+    async def test_lost_answer_then_redelivery_leaves_one_record(
+        self, sandbox: Sandbox, client: BambooHRClient
+    ) -> None:
         target = BambooHRTarget(client)
         sandbox.slow_add_seconds = 1.0
 
@@ -181,7 +195,9 @@ class TestDeliver:
             TrainingTypeWrite(name="ITSEC-101: IT Security Basics", renewable=True, frequency=12)
         )
         target = BambooHRTarget(client)
-        await target.deliver([roleplay_item(outbox_id=9, employee_id="102")])  # caches the type list
+        await target.deliver(
+            [roleplay_item(outbox_id=9, employee_id="102")]
+        )  # caches the type list
         await client.delete_training_type(stale.id)
 
         [rejected] = await target.deliver([completion_item(employee_id=EMPLOYEE)])
@@ -193,7 +209,9 @@ class TestDeliver:
         names = [training_type.name for training_type in await client.list_training_types()]
         assert names.count("ITSEC-101: IT Security Basics") == 1
 
-    async def test_unknown_employee_is_rejected(self, sandbox: Sandbox, client: BambooHRClient) -> None:
+    async def test_unknown_employee_is_rejected(
+        self, sandbox: Sandbox, client: BambooHRClient
+    ) -> None:
         [outcome] = await BambooHRTarget(client).deliver([completion_item(employee_id="999")])
 
         assert outcome.retryable is False
@@ -209,7 +227,9 @@ async def _wait_for_records(sandbox: Sandbox, count: int) -> None:
 
 
 class TestEmployeeNumbers:
-    async def test_employee_number_is_translated(self, sandbox: Sandbox, client: BambooHRClient) -> None:
+    async def test_employee_number_is_translated(
+        self, sandbox: Sandbox, client: BambooHRClient
+    ) -> None:
         target = BambooHRTarget(client, employee_id_field="employeeNumber")
 
         [outcome] = await target.deliver([completion_item(employee_id="00042")])
@@ -217,11 +237,12 @@ class TestEmployeeNumbers:
         assert outcome.delivered
         assert len(await client.list_training_records("102")) == 1
 
-    async def test_unknown_employee_number_is_rejected(self, sandbox: Sandbox, client: BambooHRClient) -> None:
+    async def test_unknown_employee_number_is_rejected(
+        self, sandbox: Sandbox, client: BambooHRClient
+    ) -> None:
         target = BambooHRTarget(client, employee_id_field="employeeNumber")
 
         [outcome] = await target.deliver([completion_item(employee_id="77777")])
 
         assert outcome.retryable is False
         assert "no BambooHR employee has employeeNumber '77777'" in (outcome.error or "")
-

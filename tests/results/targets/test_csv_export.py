@@ -37,7 +37,9 @@ class TestCsvExport:
 
         # A new process on a later day still sees the key in yesterday's file.
         next_day = CsvExportTarget(tmp_path, clock=lambda: datetime(2026, 3, 3, tzinfo=UTC))
-        outcomes = await next_day.deliver([completion_item(1), completion_item(3, employee_id="E0003")])
+        outcomes = await next_day.deliver(
+            [completion_item(1), completion_item(3, employee_id="E0003")]
+        )
 
         rows = _read_rows(tmp_path)
         assert all(outcome.delivered for outcome in outcomes)

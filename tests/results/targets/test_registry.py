@@ -7,7 +7,11 @@ import httpx
 import pytest
 
 from assistant.config import Settings
-from assistant.results.targets.registry import ResultsConfigError, build_targets, configured_target_names
+from assistant.results.targets.registry import (
+    ResultsConfigError,
+    build_targets,
+    configured_target_names,
+)
 
 
 def _settings(tmp_path: Path, **values: Any) -> Settings:
@@ -17,7 +21,10 @@ def _settings(tmp_path: Path, **values: Any) -> Settings:
 class TestConfiguredTargets:
     def test_defaults_follow_configured_urls(self, tmp_path: Path) -> None:
         settings = _settings(
-            tmp_path, bamboohr_url="http://127.0.0.1:1", webhook_url="http://127.0.0.1:2/hook", webhook_secret="s3cret-value"
+            tmp_path,
+            bamboohr_url="http://127.0.0.1:1",
+            webhook_url="http://127.0.0.1:2/hook",
+            webhook_secret="s3cret-value",
         )
 
         assert configured_target_names(settings) == ["bamboohr", "webhook"]
@@ -35,7 +42,9 @@ class TestConfiguredTargets:
             configured_target_names(_settings(tmp_path, results_targets="csv,keka"))
 
     def test_webhook_needs_secret(self, tmp_path: Path) -> None:
-        settings = _settings(tmp_path, results_targets="webhook", webhook_url="http://127.0.0.1:2/hook")
+        settings = _settings(
+            tmp_path, results_targets="webhook", webhook_url="http://127.0.0.1:2/hook"
+        )
 
         with pytest.raises(ResultsConfigError, match="ASSISTANT_WEBHOOK_SECRET"):
             configured_target_names(settings)
@@ -55,7 +64,11 @@ class TestBuildTargets:
         async with httpx.AsyncClient() as client:
             targets = build_targets(settings, http_client=client)
 
-        assert [(target.name, target.max_batch) for target in targets] == [("bamboohr", 10), ("csv", 500), ("webhook", 1)]
+        assert [(target.name, target.max_batch) for target in targets] == [
+            ("bamboohr", 10),
+            ("csv", 500),
+            ("webhook", 1),
+        ]
 
     async def test_mapping_names_bamboohr_id_field(self, tmp_path: Path) -> None:
         mapping = tmp_path / "mapping.yaml"
@@ -64,10 +77,14 @@ class TestBuildTargets:
             encoding="utf-8",
         )
         settings = _settings(
-            tmp_path, results_targets="bamboohr", bamboohr_url="http://127.0.0.1:1", bamboohr_api_key="key", mapping_file=mapping
+            tmp_path,
+            results_targets="bamboohr",
+            bamboohr_url="http://127.0.0.1:1",
+            bamboohr_api_key="key",
+            mapping_file=mapping,
         )
 
         async with httpx.AsyncClient() as client:
             [target] = build_targets(settings, http_client=client)
 
-        assert target._employee_id_field == "employeeNumber"  # type: ignore[attr-defined]  # noqa: SLF001
+        assert target._employee_id_field == "employeeNumber"  # type: ignore[attr-defined]

@@ -44,7 +44,9 @@ class _Receiver:
             return Response(status_code=401)
         if self.statuses:
             status = self.statuses.pop(0)
-            return Response(status_code=status, headers={"Retry-After": "7"} if status == 429 else None)
+            return Response(
+                status_code=status, headers={"Retry-After": "7"} if status == 429 else None
+            )
         self.accepted[request.headers[IDEMPOTENCY_HEADER]] = json.loads(body)
         return Response(status_code=204)
 
@@ -77,9 +79,17 @@ class TestWebhook:
 
     @pytest.mark.parametrize(
         ("status", "retryable", "retry_after"),
-        [(429, True, 7.0), (503, True, None), (500, True, None), (400, False, None), (404, False, None)],
+        [
+            (429, True, 7.0),
+            (503, True, None),
+            (500, True, None),
+            (400, False, None),
+            (404, False, None),
+        ],
     )
-    async def test_status_is_classified(self, status: int, retryable: bool, retry_after: float | None) -> None:
+    async def test_status_is_classified(
+        self, status: int, retryable: bool, retry_after: float | None
+    ) -> None:
         receiver = _Receiver([status])
         with LiveServer(receiver.app) as server:
             async with httpx.AsyncClient() as client:
@@ -95,7 +105,9 @@ class TestWebhook:
             raise httpx.ReadTimeout("timed out", request=request)
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(slow)) as client:
-            target = WebhookTarget("http://127.0.0.1:9/hook", SECRET, http_client=client, timeout=0.5)
+            target = WebhookTarget(
+                "http://127.0.0.1:9/hook", SECRET, http_client=client, timeout=0.5
+            )
             [outcome] = await target.deliver([completion_item()])
 
         assert outcome.retryable is True
@@ -106,7 +118,10 @@ class TestWebhook:
 
         signature = sign("key", "1700000000", body)
 
-        assert signature == "sha256=" + hmac.new(b"key", b"1700000000." + body, hashlib.sha256).hexdigest()
+        assert (
+            signature
+            == "sha256=" + hmac.new(b"key", b"1700000000." + body, hashlib.sha256).hexdigest()
+        )
 
     def test_stale_timestamp_fails_verification(self) -> None:
         body = b"{}"
