@@ -157,7 +157,6 @@ def require_principal(principal: Annotated[Principal | None, Depends(authorize)]
 
 
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
-OptionalPrincipal = Annotated["Principal | None", Depends(authorize)]
 
 # Pass as `app.include_router(router, dependencies=AUTHORIZED)` for every router of the app.
 AUTHORIZED = [Depends(authorize)]

@@ -1,7 +1,7 @@
 """Errors of sign-in and permission checks.
 
 `NotAuthenticated` (401) means the request carries no valid credential. The 403
-errors say which rule the caller failed: role, employee scope, missing route rule or
+errors name the rule the caller failed: role, employee scope, missing route rule or
 CSRF token. `TooManySignInAttempts` (429) carries a Retry-After header.
 """
 

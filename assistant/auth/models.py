@@ -13,7 +13,7 @@ def utcnow() -> datetime:
 
 
 class Role(StrEnum):
-    """What a caller may do; scoping by employee applies to managers and learners only."""
+    """Caller role. Scoping by employee applies to managers and learners only."""
 
     ADMIN = "admin"
     PROVISIONING = "provisioning"

@@ -31,8 +31,10 @@ def web_role_for(session: Session, settings: Settings, employee_id: str) -> Role
     """Pick the role a person signing in on the web gets.
 
     Employee IDs listed in `ASSISTANT_ADMIN_EMPLOYEE_IDS` are admins. People with at
-    least one direct report in HR data are managers; everyone else is a learner.
+    least one direct report in HR data are managers, and everyone else is a learner.
     """
+    # NOTE: the role is stored in the session at sign-in, so a change in HR data takes
+    # effect at the next sign-in (sessions last 8 hours).
     if employee_id in settings.admin_employee_ids:
         return Role.ADMIN
     if reports_of(session, employee_id, indirect=False):

@@ -57,7 +57,7 @@ async def start_oidc(request: Request, _: RateLimited, next: str | None = None) 
 
 @router.get("/callback", name="oidc_callback")
 async def finish_oidc(request: Request, session: SessionDep, _: RateLimited) -> RedirectResponse:
-    """Check the provider's answer, find the employee and start the session."""
+    """Validate the provider's response, find the employee and start the session."""
     client = require_client(request.app.state.oauth)
     try:
         token = await client.authorize_access_token(request)

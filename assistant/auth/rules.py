@@ -13,7 +13,7 @@ routes that list it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
@@ -21,14 +21,13 @@ from assistant.auth import owners
 from assistant.auth.models import Role
 
 # Returns the employee who owns the resource named by a path parameter, or None when
-# there is no such resource (the route then answers 404 itself).
-OwnerLookup = Callable[[Session, str], "str | None"]
+# there is no such resource (the route then responds with 404 itself).
+OwnerLookup = Callable[[Session, str], str | None]
 
 ADMIN = Role.ADMIN
 PROVISIONING = Role.PROVISIONING
 MANAGER = Role.MANAGER
 LEARNER = Role.LEARNER
-EVERY_ROLE = frozenset(Role)
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class Owner:
 
 @dataclass(frozen=True)
 class Rule:
-    """Who may call one route.
+    """Access rule of one route.
 
     `public` routes need no sign-in. `delegated` routes check a credential of their own
     (the SCIM bearer token), so this layer lets every request through to them.
@@ -59,7 +58,7 @@ class Rule:
     self_params: tuple[str, ...] = ()
     require_subject: bool = False
     # Extra request field names that carry employee IDs, besides `employee_id` and `*_employee_id`.
-    subject_params: tuple[str, ...] = field(default=())
+    subject_params: tuple[str, ...] = ()
 
 
 def public() -> Rule:

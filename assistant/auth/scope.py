@@ -1,4 +1,4 @@
-"""Which employees a request names, and whether the caller may see each of them."""
+"""Extraction of the employees a request names, and the check that the caller may see each of them."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body() or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
-        # The route's own validation answers 422 for a malformed body.
+        # The route's own validation responds with 422 to a malformed body.
         return {}
     return body if isinstance(body, dict) else {}
 

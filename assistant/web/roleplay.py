@@ -8,6 +8,7 @@ ending it and adding a review note are plain form posts handled here.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -27,7 +28,7 @@ SERVICE = "assistant.roleplay.service"
 FUNCTIONS = ("scenario_catalogue", "scenarios_for", "start_session", "get_session_detail", "add_review")
 
 
-def _roleplay():  # type: ignore[no-untyped-def]
+def _roleplay() -> ModuleType | None:
     return import_service(SERVICE, *FUNCTIONS)
 
 

@@ -23,7 +23,7 @@ from assistant.web.templating import render
 log = structlog.get_logger()
 
 router = APIRouter(prefix="/auth", tags=[PAGE_TAG])
-# Included only when the environment is demo; elsewhere these paths answer 404.
+# Included only when the environment is demo, so elsewhere these paths respond with 404.
 dev_router = APIRouter(prefix="/auth", tags=[PAGE_TAG])
 
 ROLE_FROM_HR = "from-hr"

@@ -47,7 +47,7 @@ def unavailable(feature: str, module_name: str) -> Unavailable:
 
 
 def commit_before_redirect(session: Session) -> None:
-    """Commit a page's writes before it answers with a redirect.
+    """Commit a page's writes before it responds with a redirect.
 
     `SessionDep` commits after the response is sent (FastAPI's default dependency
     scope), so a browser that follows the redirect at once could read the old state.

@@ -151,7 +151,7 @@ class TeamRow:
 
 
 def team_members(session: Session, principal: Principal) -> list[Person]:
-    """Return the people a manager's team page lists; an admin sees every active person."""
+    """Return the people a manager's team page lists; an admin gets every active person."""
     if principal.role is Role.ADMIN:
         return [person for person in list_people(session) if person.is_active]
     return [person for person in reports_of(session, principal.employee_id) if person.is_active]

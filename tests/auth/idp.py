@@ -1,7 +1,7 @@
 """A minimal OpenID Connect provider (authorization code flow) for the sign-in tests.
 
 It serves discovery, authorize, token and JWKS on loopback, signs ID tokens with a
-fresh RSA key, and signs in whoever `claims` names.
+fresh RSA key, and puts the test's `claims` into every ID token.
 """
 
 from __future__ import annotations

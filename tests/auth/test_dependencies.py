@@ -9,9 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from assistant.auth.models import Role
-from assistant.auth.service import revoke_token
+from assistant.auth.service import create_token, list_tokens, revoke_token
 from assistant.db import session_scope
-from assistant.auth.service import list_tokens
 from tests.auth.factories import (
     INDIRECT_REPORT_ID,
     LEARNER_ID,
@@ -112,8 +111,6 @@ class TestOwnedSessions:
     def test_other_manager_cannot_read_session(self, client: TestClient, org: Org, engine: Engine) -> None:
         session_id = start_session(client, org, LEARNER_ID)
         with session_scope(engine) as session:
-            from assistant.auth.service import create_token
-
             _, other_manager = create_token(session, role=Role.MANAGER, employee_id="3000")
 
         response = client.get(f"/roleplay/sessions/{session_id}", headers={"Authorization": f"Bearer {other_manager}"})

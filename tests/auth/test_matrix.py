@@ -25,7 +25,7 @@ from tests.auth.factories import TOKEN_HOLDERS, Org
 
 ANONYMOUS = "anonymous"
 CALLERS = [*Role, ANONYMOUS]
-# Errors this layer raises; any other answer means the request got past authorization.
+# Errors this layer raises. Any other response means that the request passed authorization.
 AUTH_ERRORS = {"NotAuthenticated", "RoleNotAllowed", "OutOfScope", "NoAccessRule", "CsrfRejected"}
 
 

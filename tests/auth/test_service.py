@@ -76,13 +76,13 @@ class TestFindActiveToken:
 
 class TestListAndRevoke:
     def test_list_hides_revoked_by_default(self, session: Session) -> None:
-        kept, _ = create_token(session, role=Role.ADMIN, employee_id="1000")
-        gone, _ = create_token(session, role=Role.LEARNER, employee_id="2001")
-        assert gone.id is not None
-        revoke_token(session, gone.id)
+        active, _ = create_token(session, role=Role.ADMIN, employee_id="1000")
+        revoked, _ = create_token(session, role=Role.LEARNER, employee_id="2001")
+        assert revoked.id is not None
+        revoke_token(session, revoked.id)
 
-        assert [token.id for token in list_tokens(session)] == [kept.id]
-        assert [token.id for token in list_tokens(session, include_revoked=True)] == [kept.id, gone.id]
+        assert [token.id for token in list_tokens(session)] == [active.id]
+        assert [token.id for token in list_tokens(session, include_revoked=True)] == [active.id, revoked.id]
 
     def test_revoke_twice_keeps_first_time(self, session: Session) -> None:
         token, _ = create_token(session, role=Role.ADMIN, employee_id="1000")

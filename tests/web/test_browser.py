@@ -89,7 +89,15 @@ def test_learner_finishes_roleplay_and_sees_score(page: object) -> None:
         "I hear that your CFO needs a justification. What matters most to you?",
         "We could agree a two-year term with 60 days payment terms.",
     ]
-    for text in messages:
+    # The first message goes by keyboard alone: type, Tab to the Send button, press Enter.
+    page.get_by_label("Your message").fill(messages[0])  # type: ignore[attr-defined]
+    page.keyboard.press("Tab")  # type: ignore[attr-defined]
+    expect(page.get_by_role("button", name="Send")).to_be_focused()  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    expect(page.locator("#chat-log .turn-persona")).to_have_count(2)  # type: ignore[attr-defined]
+    expect(page.locator("#chat-log")).to_have_attribute("aria-busy", "false")  # type: ignore[attr-defined]
+
+    for text in messages[1:]:
         page.get_by_label("Your message").fill(text)  # type: ignore[attr-defined]
         page.get_by_role("button", name="Send").click()  # type: ignore[attr-defined]
         expect(page.locator("#chat-log")).to_have_attribute("aria-busy", "false")  # type: ignore[attr-defined]
@@ -114,6 +122,11 @@ def test_manager_sees_team(page: object) -> None:
     expect(page.get_by_role("link", name="Ivy Indirect")).to_be_visible()  # type: ignore[attr-defined]
     expect(page.get_by_role("link", name="Olga Outside")).to_have_count(0)  # type: ignore[attr-defined]
     screenshot(page, "manager-team")
+
+    page.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
+    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # type: ignore[attr-defined]
+    assert fits, "the team page scrolls sideways at phone width"
+    screenshot(page, "manager-team-phone")
 
 
 def test_manager_outside_team_gets_403(page: object) -> None:

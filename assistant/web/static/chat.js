@@ -131,7 +131,7 @@
     }
   }
 
-  // The API may answer before its transaction commits, so wait until a read sees the score.
+  // The API may respond before its transaction commits, so poll until a read returns the score.
   async function waitForStoredScore(sessionId) {
     for (let attempt = 0; attempt < 20; attempt += 1) {
       const response = await fetch(`/roleplay/sessions/${encodeURIComponent(sessionId)}`, {
