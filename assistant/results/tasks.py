@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 
 from assistant.config import Settings
 from assistant.db import session_scope
+from assistant.jobs.registry import JobContext, register_job
+from assistant.results.catalogue_rules import load_course_rules
 from assistant.results.collector import (
     CollectionReport,
     Collector,
@@ -92,3 +94,26 @@ def _accounts(engine: Engine, employee_ids: Sequence[str] | None) -> list[Tracke
         return accounts
     requested = set(employee_ids)
     return [account for account in accounts if account.employee_id in requested]
+
+
+@register_job("results.collect", max_attempts=3)
+async def collect_results_job(
+    context: JobContext, *, employee_ids: list[str] | None = None
+) -> None:
+    """Collect Moodle results (for the given people, or everyone) and roleplay scores.
+
+    Provisioning can defer it for a leaver before suspending the account, so the last
+    completions still reach HR.
+    """
+    settings = context.settings
+    rules = load_course_rules(settings) if settings.catalogue_file else None
+    report = await collect_moodle_results(
+        settings, context.engine, rules=rules, employee_ids=employee_ids
+    )
+    recorded = collect_roleplay_results(settings, context.engine)
+    log.info(
+        "results.collect_job.done",
+        run_id=report.run_id,
+        errors=report.errors,
+        roleplay_recorded=recorded,
+    )
