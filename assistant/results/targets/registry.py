@@ -81,7 +81,7 @@ def _build(name: str, settings: Settings, http_client: httpx.AsyncClient) -> Res
     from assistant.people.mapping import load_mapping
     from assistant.results.targets.bamboohr import BAMBOOHR_ID_FIELD, BambooHRTarget
 
-    # The mapping file says which BambooHR field carries HR's employee ID.
+    # The mapping file names the BambooHR field that contains HR's employee ID.
     bamboohr_source = load_mapping(settings.mapping_file).sources.get("bamboohr")
     id_field = bamboohr_source.fields["employee_id"] if bamboohr_source else BAMBOOHR_ID_FIELD
     client = BambooHRClient.from_settings(settings, http_client=http_client)
