@@ -298,14 +298,19 @@ def _plan_people(
         elif account is not None:
             planned.append(plan_orphan(account, state))
 
-    # Leavers and absent people without any Moodle account need no line in the report.
-    planned = [entry for entry in planned if not _is_silent_skip(entry, batch_ids=set(batch_ids))]
+    listed = set(batch_ids)
+    planned = [entry for entry in planned if entry.item.employee_id in listed or _concerns_account(entry)]
     resolve_shared_users(planned, accounts)
     return planned
 
 
-def _is_silent_skip(entry: PlannedItem, *, batch_ids: set[str]) -> bool:
-    return entry.item.action is PlanAction.SKIP and entry.item.employee_id not in batch_ids
+def _concerns_account(entry: PlannedItem) -> bool:
+    """Tell whether a plan item for someone outside the batch touches an existing Moodle account.
+
+    The run only looks after the existing accounts of people the source did not list. It
+    creates nobody for them, and their skips need no line in the report.
+    """
+    return entry.item.action not in (PlanAction.CREATE, PlanAction.INVALID, PlanAction.SKIP)
 
 
 def _guard_input(

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from assistant.hris.source import RejectedRow
 from assistant.moodle.client import MoodleClient
 from assistant.moodle.schemas import UserCreate
 from assistant.people.mapping import MappingConfig, default_mapping
@@ -484,3 +485,19 @@ class TestSyncPerson:
     async def test_unknown_person_raises(self, engine: Engine, client: MoodleClient) -> None:
         with pytest.raises(PersonNotFound, match="99999"):
             await sync_person(engine, client, "99999", mapping=default_mapping())
+
+
+async def test_person_outside_batch_never_created(engine: Engine, client: MoodleClient, sandbox: Sandbox) -> None:
+    # 00002 is an active person of this source that the complete export stops listing, while a
+    # row without an employee ID keeps the import from marking anyone as a leaver.
+    await _sync(engine, client, ListSource([person("00001")]))
+    source = ListSource([person("00001")])
+    source.rejected = [RejectedRow(row=3, employee_id=None, reason="EmpID is empty")]
+    with Session(engine) as session:
+        session.add(Person(employee_id="00002", given_name="Ben", family_name="Test", email="b@example.invalid", source="test"))
+        session.commit()
+
+    report = await _sync(engine, client, source)
+
+    assert "00002" not in _actions(report)
+    assert sandbox.users_with_idnumber("00002") == []
