@@ -51,6 +51,28 @@ class TestScope:
         assert response.json()["error"] == "OutOfScope"
         assert "a learner sees only their own records" in response.json()["detail"]
 
+    def test_learner_opening_another_path_gets_403(self, client: TestClient, org: Org) -> None:
+        response = client.get(f"/people/{OTHER_LEARNER_ID}/path", headers=org.headers(Role.LEARNER))
+
+        assert response.status_code == 403
+        assert response.json()["error"] == "OutOfScope"
+
+    def test_manager_opening_path_outside_team_gets_403(self, client: TestClient, org: Org) -> None:
+        response = client.get(f"/people/{OTHER_LEARNER_ID}/path", headers=org.headers(Role.MANAGER))
+
+        assert response.status_code == 403
+        assert response.json()["error"] == "OutOfScope"
+
+    def test_manager_team_paths_of_other_manager_gets_403(self, client: TestClient, org: Org) -> None:
+        response = client.get("/managers/3000/team/paths", headers=org.headers(Role.MANAGER))
+
+        assert response.status_code == 403
+
+    def test_learner_own_path_passes_authorization(self, client: TestClient, org: Org) -> None:
+        response = client.get(f"/people/{LEARNER_ID}/path", headers=org.headers(Role.LEARNER))
+
+        assert response.json().get("error") not in ("OutOfScope", "RoleNotAllowed", "NotAuthenticated")
+
     def test_learner_sees_own_attempts(self, client: TestClient, org: Org) -> None:
         response = client.get("/roleplay/attempts", params={"employee_id": LEARNER_ID}, headers=org.headers(Role.LEARNER))
 
