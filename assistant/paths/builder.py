@@ -180,14 +180,14 @@ class PathPlan:
 
 
 @dataclass(frozen=True)
-class _Held:
+class _HeldCourse:
     course_key: str
     source: str
     since: date | None
     valid_until: date | None
 
 
-# --- step 1: what the person already holds ---
+# --- step 1: completed and certified courses ---
 
 
 def _valid_until(completed_on: date | None, months: int | None) -> date | None:
@@ -198,23 +198,23 @@ def _valid_until(completed_on: date | None, months: int | None) -> date | None:
 
 def held_courses(
     history: LearningHistory, catalogue: CatalogueSnapshot, as_of: date
-) -> tuple[dict[str, _Held], dict[str, _Held]]:
+) -> tuple[dict[str, _HeldCourse], dict[str, _HeldCourse]]:
     """Split completed and certified courses into (still valid, expired), keyed by course key."""
-    valid: dict[str, _Held] = {}
-    expired: dict[str, _Held] = {}
+    valid: dict[str, _HeldCourse] = {}
+    expired: dict[str, _HeldCourse] = {}
 
     for record in sorted(history.records, key=lambda record: record.course_key):
         if not record.completed:
             continue
         course = catalogue.get(record.course_key)
         until = _valid_until(record.completed_on, course.validity_months if course else None)
-        held = _Held(record.course_key, "completed", record.completed_on, until)
+        held = _HeldCourse(record.course_key, "completed", record.completed_on, until)
         (expired if until is not None and until <= as_of else valid)[record.course_key] = held
 
     for cert in history.certifications:
         if not cert.course_key:
             continue
-        held = _Held(cert.course_key, "certified", cert.issued_on, cert.expires_on)
+        held = _HeldCourse(cert.course_key, "certified", cert.issued_on, cert.expires_on)
         if cert.expires_on is not None and cert.expires_on <= as_of:
             expired.setdefault(cert.course_key, held)
             continue
@@ -224,7 +224,7 @@ def held_courses(
 
 
 def held_skills(
-    valid: dict[str, _Held], history: LearningHistory, catalogue: CatalogueSnapshot, as_of: date
+    valid: dict[str, _HeldCourse], history: LearningHistory, catalogue: CatalogueSnapshot, as_of: date
 ) -> list[str]:
     """List the skills taught by valid courses and named by unexpired skill certifications."""
     skills: dict[str, None] = {}
@@ -238,7 +238,7 @@ def held_skills(
     return list(skills)
 
 
-def _held_reason(held: _Held) -> str:
+def _held_reason(held: _HeldCourse) -> str:
     since = f" on {held.since.isoformat()}" if held.since else ""
     until = f", valid until {held.valid_until.isoformat()}" if held.valid_until else ""
     return f"{held.source}{since}{until}"
@@ -266,8 +266,8 @@ def rule_applies(rule: MandatoryRule, context: RoleContext) -> bool:
 
 
 def _due_date(rule: MandatoryRule, hire_date: date | None, assigned_on: date) -> date | None:
-    # Count from the hire date for new joiners, and from the first assignment for people
-    # the rule reaches later (a role change, a new rule), so nobody starts overdue.
+    # Count from the hire date for new joiners. For people the rule reaches later (a role
+    # change, a new rule), count from the first assignment, so that no one starts overdue.
     if rule.due_days is None:
         return None
     anchor = max(hire_date, assigned_on) if hire_date else assigned_on
@@ -411,8 +411,9 @@ class _Builder:
         already = self._covered_by_items(gap)
         selected = self._mmr(candidates, keep, relevance, coverage, gap, already)
 
-        for row in selected:
+        for rank, row in enumerate(selected, start=1):
             self._add_recommended(candidates[row], similarity[row], queries, coverage[row], relevance[row])
+            self.items[self.catalogue.by_id[candidates[row]].key].reasons["rank"] = rank
 
     def _covered_by_items(self, gap: list[tuple[str, float]]) -> set[str]:
         """Mark the gap skills that courses already on the path (mandatory ones) teach, and return them."""

@@ -1,6 +1,6 @@
 """The course catalogue: courses from Moodle merged with what only the YAML configuration states.
 
-Moodle holds a course's id, names, summary and category. The catalogue file
+Moodle stores a course's id, names, summary and category. The catalogue file
 (`ASSISTANT_CATALOGUE_FILE`) adds what Moodle does not: the skills a course teaches,
 its level, its prerequisites, how many months a completion stays valid, the mandatory
 rules and configured role profiles. `docs/paths.md` describes the file.
@@ -27,7 +27,7 @@ from assistant.paths.skills import split_skill_list
 
 log = structlog.get_logger()
 
-# Coursera's "Level" column; "Mixed" says nothing about the level, so it maps to None.
+# Coursera's "Level" column. "Mixed" gives no level, so it maps to None.
 COURSERA_LEVELS = {"beginner": "introductory", "intermediate": "intermediate", "advanced": "advanced"}
 
 
@@ -106,7 +106,7 @@ def _as_list(value: Any) -> Any:
 
 
 class CourseSettings(BaseModel):
-    """What the catalogue file adds to one course."""
+    """Settings the catalogue file adds to one course."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -196,7 +196,7 @@ class RoleSettings(BaseModel):
 
 
 class OnetSettings(BaseModel):
-    """Where the O*NET files are and which of an occupation's skills count as required."""
+    """Location of the O*NET files and the thresholds for an occupation's required skills."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,8 +1,8 @@
 """The long-lived parts of the path engine: catalogue file, encoder, index and role resolver.
 
-One `PathEngine` serves a process. It loads the embedding model and the O*NET files
-once; `snapshot` reads the synced catalogue from the database and keeps the index in
-step with it, re-embedding only courses whose text changed.
+One `PathEngine` serves a process and loads the embedding model and the O*NET files
+once. `snapshot` reads the synced catalogue from the database and keeps the index in
+step with it. Only courses whose text changed are embedded again.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ class SqlEmbeddingStore:
 
 @dataclass(frozen=True)
 class IndexUpdate:
-    """What one `CourseIndex.update` changed, and how many texts it had to encode."""
+    """Counts of one `CourseIndex.update`: courses added, changed, removed and unchanged, and texts encoded."""
 
     added: int
     changed: int

@@ -43,7 +43,7 @@ class RequestStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
-    # Finished, but some people got no path; `outcomes` says why for each.
+    # Finished, but some people got no path. `outcomes` gives the reason for each.
     PARTIAL = "partial"
     FAILED = "failed"
 

@@ -52,7 +52,7 @@ TITLE_ABBREVIATIONS = {
 }
 SENIOR_WORDS = frozenset({"senior", "lead", "principal", "staff", "head", "chief", "director", "manager", "iii", "iv"})
 JUNIOR_WORDS = frozenset({"junior", "trainee", "intern", "apprentice", "assistant", "associate", "i"})
-# Words that say how senior a person is but not what the job is.
+# Seniority words, which describe the grade of a job but not the job itself.
 GRADE_WORDS = frozenset({"senior", "junior", "lead", "principal", "staff", "trainee", "intern", "i", "ii", "iii", "iv"})
 
 
@@ -134,9 +134,10 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 def _technology_skills(rows: list[dict[str, str]], settings: OnetSettings) -> list[RoleSkill]:
     """Pick an occupation's tool categories by how many example tools O*NET lists for each.
 
-    O*NET rates no importance for tools, so the number of listed examples stands in for
-    it: categories with at least `min_technology_examples`, the largest first, at most
-    `max_technology_skills`, weighted 0.4 plus 0.4 times their share of the largest.
+    O*NET rates no importance for tools, so the number of listed examples replaces it.
+    Categories need at least `min_technology_examples` examples. The largest come first,
+    at most `max_technology_skills` of them, weighted 0.4 plus 0.4 times their share of
+    the largest.
     """
     counts = Counter(row["Commodity Title"].strip() for row in rows if row.get("Commodity Title"))
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))

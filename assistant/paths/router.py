@@ -94,8 +94,9 @@ async def create_path_request(
 ) -> PathRequestRead:
     """Build paths for the given employees (new hires), and enrol their first stage in Moodle.
 
-    Up to 20 people are answered inline with every outcome. Larger requests return 202
-    and a `status_url` to poll; the outcomes fill in as the job runs.
+    Requests for up to 20 people are processed inline, and the response contains every
+    outcome. Larger requests return 202 and a `status_url` to poll, whose outcomes fill
+    in as the job runs.
     """
     engine = request.app.state.engine
     path_request = tasks.create_request(engine, body.employee_ids, enrol=body.enrol)
@@ -183,7 +184,7 @@ async def recompute_path(
 ) -> RecomputeRead:
     """Re-plan a current path with the person's latest grades and completions.
 
-    A new version is stored only when the plan changes; `changed` says which happened.
+    A new version is stored only when the plan changes, and `changed` tells which happened.
     Courses that leave the path stay enrolled in Moodle, so their grades survive.
     """
     outcome = await service.recompute(session, paths, path_id, moodle=moodle)

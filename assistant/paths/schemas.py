@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# Requests with more people than this run in the background and answer 202.
+# Requests with more people than this run in the background and respond with 202.
 INLINE_REQUEST_LIMIT = 20
 MAX_REQUEST_SIZE = 5000
 
@@ -52,7 +52,7 @@ class PathRequestCreate(BaseModel):
 
 
 class PersonOutcome(BaseModel):
-    """What a request did for one person."""
+    """The outcome of a path request for one person."""
 
     # built, unchanged or failed.
     status: str

@@ -1,9 +1,9 @@
 """Path versions: build and store them, enrol their current stage, read them back.
 
-A person's first path has reason `new_hire`. A later build whose role metadata
-(title, department, division, location) differs adds a `role_change` version; a build
-with the same role adds a `recompute` version only when the plan differs. Old versions
-stay readable, and courses that drop out of a path are never unenrolled, so their
+A person's first path has reason `new_hire`. A later build adds a `role_change`
+version when the role metadata (title, department, division, location) differs. With
+the same role it adds a `recompute` version, but only when the plan differs. Old
+versions stay readable. Courses that drop out of a path are not unenrolled, so their
 grades survive.
 """
 
@@ -220,10 +220,18 @@ async def build_path(
             return BuildOutcome(current, created=False)
 
     if reason is None:
-        reason = "new_hire" if current is None else "role_change" if _role_changed(current, person) else "recompute"
+        reason = _reason(current, person)
     path = _store_version(session, person, plan, current, reason=reason, as_of=as_of, paths=paths)
     log.info("paths.path.built", employee_id=employee_id, path_id=path.id, version=path.version, reason=reason)
     return BuildOutcome(path, created=True)
+
+
+def _reason(current: LearningPath | None, person: Person) -> str:
+    if current is None:
+        return "new_hire"
+    if _role_changed(current, person):
+        return "role_change"
+    return "recompute"
 
 
 def _store_version(
@@ -333,7 +341,7 @@ async def enrol_stage(
 ) -> list[EnrolmentOutcome]:
     """Enrol the person in the current stage of the path and record the outcome on each item.
 
-    Courses the person is already enrolled in are skipped; a course without a manual
+    Courses the person is already enrolled in are skipped. A course without a manual
     enrolment method is reported on its item and does not stop the others. Flushes only.
     """
     assert path.id is not None

@@ -1,6 +1,6 @@
 """The paths API over real HTTP, with the path router mounted alone.
 
-Access rules for these routes belong to the auth layer and are tested there; this app
+Access rules for these routes belong to the auth layer and are tested there. This app
 mounts only the paths router, so every call reaches the handlers.
 """
 
