@@ -23,6 +23,7 @@ from assistant.scim.router import router as scim_router
 from assistant.llm.factory import attach_llm
 from assistant.roleplay.router import router as roleplay_router
 from assistant.results.router import router as results_router
+from assistant.paths.router import router as paths_router
 from assistant.provisioning.router import router as provisioning_router
 
 log = structlog.get_logger()
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(scim_router, dependencies=AUTHORIZED)
     app.include_router(roleplay_router, dependencies=AUTHORIZED)
     app.include_router(results_router, dependencies=AUTHORIZED)
+    app.include_router(paths_router, dependencies=AUTHORIZED)
     app.include_router(provisioning_router, dependencies=AUTHORIZED)
     install_web(app, settings)
     return app
