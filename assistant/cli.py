@@ -57,6 +57,10 @@ from assistant.provisioning.cli import sync as sync_command  # noqa: E402
 
 app.command("sync")(sync_command)
 
+from assistant.paths.cli import paths_app  # noqa: E402
+
+app.add_typer(paths_app, name="paths")
+
 
 if __name__ == "__main__":
     app()
