@@ -17,7 +17,7 @@ from tests.support import free_port
 
 @pytest.fixture(autouse=True)
 def uncached_task_logger(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Give the tasks module a new logger so that `capture_logs` sees its events.
+    """Give the tasks module a new logger so that `capture_logs` receives its events.
 
     `configure_logging` caches each logger with the processor list of its first use, and
     every app start-up installs a new list, so a logger cached by an earlier test would
