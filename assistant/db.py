@@ -88,4 +88,6 @@ def _request_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(_request_session)]
+# scope="function" commits before the response is sent, so a client that follows a 201 or a
+# redirect at once reads the new state.
+SessionDep = Annotated[Session, Depends(_request_session, scope="function")]

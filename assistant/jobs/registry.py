@@ -7,6 +7,7 @@ a job whose worker died is run again.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,14 @@ class JobSpec:
 
 JOBS: dict[str, JobSpec] = {}
 
+# Modules whose import registers jobs; a worker imports them all before it takes jobs.
+JOB_MODULES = (
+    "assistant.jobs.probe",
+    "assistant.provisioning.tasks",
+    "assistant.paths.tasks",
+    "assistant.results.tasks",
+)
+
 
 class UnknownJob(KeyError):
     def __init__(self, name: str) -> None:
@@ -49,6 +58,11 @@ def register_job(name: str, *, max_attempts: int = 5) -> Callable[[JobHandler], 
         return handler
 
     return decorate
+
+
+def load_job_modules() -> None:
+    for module in JOB_MODULES:
+        importlib.import_module(module)
 
 
 def get_job(name: str) -> JobSpec:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from assistant.config import Settings
 from assistant.jobs.queue import postgres_conninfo
-from assistant.jobs.registry import JOBS, JobContext, run_job
+from assistant.jobs.registry import JOBS, JobContext, load_job_modules, run_job
 
 log = structlog.get_logger()
 
@@ -29,8 +29,7 @@ STALLED_AFTER = 10.0
 
 def build_procrastinate_app(settings: Settings, engine: Engine) -> procrastinate.App:
     """Create the app with one procrastinate task per registered job."""
-    import assistant.jobs.probe  # noqa: F401 - registers the probe job
-
+    load_job_modules()
     connector = procrastinate.PsycopgConnector(conninfo=postgres_conninfo(settings.resolved_database_url))
     app = procrastinate.App(connector=connector)
     context = JobContext(settings=settings, engine=engine)
