@@ -16,9 +16,9 @@ from assistant.config import Settings, get_settings
 from assistant.db import create_db_engine, migrate
 from assistant.errors import install_error_handlers
 from assistant.logging import configure_logging
-from assistant.web.setup import install_web
 from assistant.moodle.client import MoodleClient
 from assistant.moodle.health import moodle_readiness_check
+from assistant.web.setup import install_web
 from assistant.scim.router import router as scim_router
 from assistant.llm.factory import attach_llm
 from assistant.roleplay.router import router as roleplay_router

@@ -117,3 +117,10 @@ async def collect_results_job(
         errors=report.errors,
         roleplay_recorded=recorded,
     )
+
+
+@register_job("results.deliver", max_attempts=3)
+async def deliver_results_job(context: JobContext) -> None:
+    """Deliver every due outbox row once; rows another worker holds keep their lease."""
+    report = await deliver_outbox(context.settings, context.engine, once=True)
+    log.info("results.deliver_job.done", delivered=report.delivered, retried=report.retried, dead=report.dead)
