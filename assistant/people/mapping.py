@@ -180,6 +180,10 @@ class MoodleAccountPolicy(BaseModel):
     )
     # Moodle custom profile field shortname -> person field.
     custom_fields: dict[str, str] = Field(default_factory=lambda: {"employeeid": "employee_id"})
+    # Moodle requires an e-mail address. For HR exports without one, this template makes a
+    # placeholder such as "emp{employee_id}@noreply.example.com"; None leaves such people
+    # unprovisioned with a reason. The placeholder is never used to match accounts.
+    email_fallback: str | None = None
 
     @field_validator("username_prefix")
     @classmethod
@@ -187,6 +191,17 @@ class MoodleAccountPolicy(BaseModel):
         if not _MOODLE_USERNAME_CHARS.match(prefix):
             raise ValueError(f"{prefix!r} is not valid in a Moodle username: use lowercase letters, digits, _ - . @")
         return prefix
+
+    @field_validator("email_fallback")
+    @classmethod
+    def _check_email_fallback(cls, template: str | None) -> str | None:
+        if template is None:
+            return None
+        if template.count("@") != 1 or "{employee_id}" not in template.split("@")[0]:
+            raise ValueError(
+                f"{template!r} must be one address with {{employee_id}} before the @, e.g. emp{{employee_id}}@noreply.example.com"
+            )
+        return template
 
     @field_validator("auth")
     @classmethod

@@ -19,6 +19,7 @@ from assistant.moodle.schemas import MoodleUser, UserCreate, UserUpdate
 from assistant.people.mapping import MappingConfig
 from assistant.people.models import Person
 from assistant.provisioning.models import LinkedBy, ProvisioningAccount
+from assistant.provisioning.policy import clean_username
 from assistant.provisioning.schemas import FieldChange, PlanAction, PlanItem
 
 CUSTOM_FIELD_PREFIX = "profile_field_"
@@ -110,6 +111,9 @@ def target_for(person: Person, mapping: MappingConfig) -> Target:
         values[moodle_field] = _as_text(getattr(person, person_field))
         if _hr_owns(mapping, moodle_field, person_field):
             owned.add(moodle_field)
+
+    if not values.get("email") and policy.email_fallback:
+        values["email"] = policy.email_fallback.format(employee_id=clean_username(person.employee_id))
 
     for shortname, person_field in policy.custom_fields.items():
         name = CUSTOM_FIELD_PREFIX + shortname

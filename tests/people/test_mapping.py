@@ -170,3 +170,20 @@ class TestMoodlePolicy:
 
         with pytest.raises(MappingError, match="moodle.fields"):
             load_mapping(path)
+
+
+class TestEmailFallback:
+    def test_template_needs_employee_id_before_at(self) -> None:
+        from pydantic import ValidationError
+
+        from assistant.people.mapping import MoodleAccountPolicy
+
+        with pytest.raises(ValidationError, match="employee_id"):
+            MoodleAccountPolicy(email_fallback="noreply@example.com")
+
+    def test_valid_template_is_kept(self) -> None:
+        from assistant.people.mapping import MoodleAccountPolicy
+
+        policy = MoodleAccountPolicy(email_fallback="emp{employee_id}@noreply.example.com")
+
+        assert policy.email_fallback == "emp{employee_id}@noreply.example.com"

@@ -1,9 +1,9 @@
 """The HR data set (HRDataset_v14) through the CSV source, the sync and the Moodle sandbox.
 
-The data set has no e-mail column, and Moodle cannot create a user without an e-mail,
-so the unchanged file provisions nobody and reports every active employee as invalid.
-The other tests read a copy in a temporary folder that only appends an Email column
-derived from EmpID. Every other byte of each line stays as exported.
+The data set has no e-mail column, and Moodle cannot create a user without an e-mail.
+The example mapping's `email_fallback` gives each person a placeholder address; without
+it the file provisions nobody and reports every active employee as invalid. The leaver
+test reads a copy in a temporary folder with one row turned into a leaver.
 """
 
 from __future__ import annotations
@@ -34,29 +34,27 @@ def _roster() -> Path:
     return shared_path("data", "hr", "HRDataset_v14.csv")
 
 
-def _mapping(*, with_email: bool) -> MappingConfig:
+def _mapping(*, email_fallback: bool = True) -> MappingConfig:
     mapping = load_mapping(EXAMPLE_MAPPING)
     mapping.moodle.custom_fields["manager"] = "manager_employee_id"
-    if with_email:
-        mapping.sources["csv"].fields["email"] = "Email"
+    if not email_fallback:
+        mapping.moodle.email_fallback = None
     return mapping
 
 
-def _with_email_column(original: Path, folder: Path, *, leave: str | None = None) -> Path:
-    """Copy the roster, appending an Email column; `leave` turns that EmpID's row into a leaver."""
+def _with_leaver(original: Path, folder: Path, *, leave: str) -> Path:
+    """Copy the roster with the row of EmpID `leave` turned into a leaver."""
     lines = original.read_bytes().decode("utf-8").split("\n")
-    output = [lines[0].rstrip("\r") + ",Email"]
+    output = [lines[0].rstrip("\r")]
     for line in lines[1:]:
         if not line.strip():
             continue
         values = next(csv.reader([line]))
-        employee_id = values[1].strip()
-        if leave is not None and employee_id == leave:
+        if values[1].strip() == leave:
             line = line.replace("N/A-StillEmployed,Active,", "career change,Voluntarily Terminated,").replace(",,career", ",10/31/2026,career")
-        email = f"emp{employee_id}@example.invalid" if employee_id else ""
-        output.append(f"{line.rstrip(chr(13))},{email}")
+        output.append(line.rstrip("\r"))
 
-    path = folder / "roster_with_email.csv"
+    path = folder / "roster_with_leaver.csv"
     path.write_bytes(("\n".join(output) + "\n").encode("utf-8"))
     return path
 
@@ -65,8 +63,8 @@ async def _sync(engine: Engine, client: MoodleClient, path: Path, mapping: Mappi
     return await run_sync(engine, client, CsvSource(path, mapping), mapping=mapping, dry_run=False, force=False)
 
 
-async def test_roster_without_email_provisions_nobody(engine: Engine, client: MoodleClient, sandbox: Sandbox) -> None:
-    report = await _sync(engine, client, _roster(), _mapping(with_email=False))
+async def test_roster_without_email_fallback_provisions_nobody(engine: Engine, client: MoodleClient, sandbox: Sandbox) -> None:
+    report = await _sync(engine, client, _roster(), _mapping(email_fallback=False))
 
     assert report.counts["invalid"] == ACTIVE_VALID
     assert report.counts["create"] == 0
@@ -76,10 +74,7 @@ async def test_roster_without_email_provisions_nobody(engine: Engine, client: Mo
 
 
 async def test_roster_provisions_active_employees(engine: Engine, client: MoodleClient, sandbox: Sandbox, tmp_path: Path) -> None:
-    roster = _with_email_column(_roster(), tmp_path)
-    mapping = _mapping(with_email=True)
-
-    report = await _sync(engine, client, roster, mapping)
+    report = await _sync(engine, client, _roster(), _mapping())
 
     assert report.status == "succeeded"
     assert report.people.records == ACTIVE_VALID + LEAVERS_VALID
@@ -96,13 +91,14 @@ async def test_roster_provisions_active_employees(engine: Engine, client: Moodle
     assert users[0].department == "Production"
     assert users[0].custom_field("manager") == "11"
     assert users[0].custom_field("employeeid") == "10002"
+    assert users[0].email == "emp10002@noreply.example.invalid"
     # Leavers who never had an account are not created.
     assert sandbox.users_with_idnumber("10252") == []
 
 
 async def test_roster_second_run_writes_nothing(engine: Engine, client: MoodleClient, sandbox: Sandbox, tmp_path: Path) -> None:
-    roster = _with_email_column(_roster(), tmp_path)
-    mapping = _mapping(with_email=True)
+    roster = _roster()
+    mapping = _mapping()
     await _sync(engine, client, roster, mapping)
     writes = sandbox.writes()
 
@@ -114,10 +110,10 @@ async def test_roster_second_run_writes_nothing(engine: Engine, client: MoodleCl
 
 
 async def test_roster_leaver_suspended(engine: Engine, client: MoodleClient, tmp_path: Path) -> None:
-    mapping = _mapping(with_email=True)
-    await _sync(engine, client, _with_email_column(_roster(), tmp_path), mapping)
+    mapping = _mapping()
+    await _sync(engine, client, _roster(), mapping)
 
-    report = await _sync(engine, client, _with_email_column(_roster(), tmp_path, leave="10002"), mapping)
+    report = await _sync(engine, client, _with_leaver(_roster(), tmp_path, leave="10002"), mapping)
 
     suspended = [item for item in report.items if item.action.value == "suspend"]
     assert [item.employee_id for item in suspended] == ["10002"]
