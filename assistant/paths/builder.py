@@ -129,7 +129,7 @@ class PathInputs:
 class BuilderOptions:
     max_recommended: int = 8
     # Hits fetched from the index per query before re-ranking.
-    candidates_per_query: int = 15
+    candidates_per_query: int = 40
     # MMR trade-off: 1.0 ranks by score alone, lower values favour courses unlike those chosen.
     mmr_lambda: float = 0.7
     # Cosine similarity to the title a course needs when the role has no known skills.
@@ -144,6 +144,8 @@ class BuilderOptions:
     skip_ahead_above: float = 90.0
     relevance_weight: float = 0.45
     coverage_weight: float = 0.4
+    # Weight of all the gap skills a course covers, including those earlier choices cover.
+    total_coverage_weight: float = 0.6
     level_weight: float = 0.15
 
 
@@ -476,8 +478,14 @@ class _Builder:
             scored = []
             for row in remaining:
                 new = sum(weights[skill] for skill in coverage[row] - covered) / total
+                overall = sum(weights[skill] for skill in coverage[row]) / total
                 level = self._level_fit(self.catalogue.by_id[candidates[row]])
-                base = options.relevance_weight * relevance[row] + options.coverage_weight * new + options.level_weight * level
+                base = (
+                    options.relevance_weight * relevance[row]
+                    + options.coverage_weight * new
+                    + options.total_coverage_weight * overall
+                    + options.level_weight * level
+                )
                 redundancy = max((float(pairwise[row, other]) for other in selected), default=0.0)
                 gain = options.mmr_lambda * base - (1 - options.mmr_lambda) * redundancy
                 scored.append((-round(float(gain), 9), candidates[row], row))

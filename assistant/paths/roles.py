@@ -187,6 +187,8 @@ class RoleResolver:
     occupations: list[Occupation] = field(default_factory=list)
     queries: QueryEncoder | None = None
     min_title_similarity: float = 0.55
+    # Why O*NET matching is off although the catalogue file asks for it; None when it is on or not asked for.
+    unavailable: str | None = field(default=None, init=False)
     _cache: dict[str, RoleProfile] = field(default_factory=dict, init=False)
     _occupation_vectors: np.ndarray | None = field(default=None, init=False)
     _by_words: dict[frozenset[str], Occupation] = field(default_factory=dict, init=False)
@@ -199,11 +201,17 @@ class RoleResolver:
 
     @classmethod
     def from_config(cls, config: CatalogueConfig, queries: QueryEncoder | None) -> RoleResolver:
-        """Build a resolver; without an `onet` section only configured roles resolve."""
+        """Build a resolver; without an `onet` section or its files only configured roles resolve."""
         if config.onet is None:
             log.info("paths.roles.onet_absent")
             return cls(config, [], queries)
-        occupations = load_occupations(config.onet)
+        try:
+            occupations = load_occupations(config.onet)
+        except OnetDataMissing as exc:
+            log.warning("paths.roles.onet_missing", directory=str(config.onet.directory), error=exc.message)
+            resolver = cls(config, [], queries)
+            resolver.unavailable = exc.message
+            return resolver
         log.info("paths.roles.onet_loaded", occupations=len(occupations))
         return cls(config, occupations, queries, config.onet.min_title_similarity)
 

@@ -194,6 +194,8 @@ async def plan_for(
     )
     snapshot = paths.snapshot(session)
     plan = await asyncio.to_thread(paths.build, snapshot, inputs)
+    if inputs.profile.source == "none" and paths.roles.unavailable:
+        warnings.append(f"job title {person.job_title!r} matched no configured role, and {paths.roles.unavailable}")
     plan.warnings = warnings + plan.warnings
     return plan, current
 
