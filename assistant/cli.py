@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 import uvicorn
 
@@ -60,6 +62,25 @@ app.command("sync")(sync_command)
 from assistant.paths.cli import paths_app  # noqa: E402
 
 app.add_typer(paths_app, name="paths")
+
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8000, help="TCP port of the service on 127.0.0.1."),
+    serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Keep serving the pages after the cycle."),
+    data_dir: Path = typer.Option(Path("var/demo"), help="Folder for the demo's database and files; emptied first."),
+    roster: Path | None = typer.Option(None, exists=True, dir_okay=False, help="HR CSV export to use instead of the BambooHR sandbox."),
+    mapping: Path | None = typer.Option(None, exists=True, dir_okay=False, help="Mapping file for --roster (see docs/mapping.md)."),
+    coursera: Path | None = typer.Option(None, exists=True, dir_okay=False, help="Coursera catalogue CSV to load into the Moodle sandbox."),
+    courses: int | None = typer.Option(None, min=1, help="Load only the first N Coursera courses."),
+) -> None:
+    """Run one full cycle on the embedded defaults against the Moodle and BambooHR sandboxes."""
+    from assistant.demo.cycle import DemoOptions
+    from assistant.demo.runner import run_demo
+
+    options = DemoOptions(data_dir=data_dir, port=port, roster=roster, mapping=mapping)
+    run_demo(options, say=typer.echo, serve=serve_after, coursera=coursera, course_limit=courses)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""`assistant demo`: one full cycle on the embedded defaults against the bundled sandboxes."""

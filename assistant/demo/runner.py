@@ -1,0 +1,91 @@
+"""Run the demo: start the sandboxes, run one cycle, print a summary, then serve the pages."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import threading
+import time
+from dataclasses import asdict
+
+from assistant.app import create_app
+from assistant.db import create_db_engine, migrate
+from assistant.demo.cycle import (
+    DemoOptions,
+    DemoSummary,
+    Say,
+    build_paths,
+    demo_settings,
+    practise_roleplay,
+    provision,
+    simulate_learning,
+    write_back,
+)
+from assistant.demo.sandboxes import load_coursera_catalogue, start_sandboxes
+from assistant.logging import configure_logging
+from assistant.moodle.client import MoodleClient
+from assistant.servers import BackgroundServer
+
+
+def run_demo(options: DemoOptions, *, say: Say, serve: bool, coursera: object | None = None, course_limit: int | None = None) -> DemoSummary:
+    """Run one cycle; with `serve`, keep the service and the sandboxes up until Ctrl-C."""
+    configure_logging(log_format="console", level="WARNING")
+    _fresh_data_dir(options)
+    sandboxes = start_sandboxes()
+    say(f"Moodle sandbox on {sandboxes.moodle.url}, BambooHR sandbox on {sandboxes.bamboohr.url}")
+
+    if coursera is not None:
+        options.catalogue = options.data_dir / "coursera-catalogue.yaml"
+        added = load_coursera_catalogue(sandboxes, coursera, options.catalogue, limit=course_limit)  # type: ignore[arg-type]
+        say(f"Loaded {added} Coursera courses into the Moodle sandbox")
+
+    settings = demo_settings(options, sandboxes)
+    engine = create_db_engine(settings.resolved_database_url)
+    migrate(engine)
+    server = BackgroundServer(create_app(settings, engine=engine), port=options.port).start()
+    started = time.monotonic()
+    try:
+        summary = asyncio.run(_cycle(settings, engine, sandboxes, server.url, options, say))
+        say(_render_summary(summary, seconds=time.monotonic() - started))
+        if serve:
+            say(f"\nPages: {server.url}/auth/dev (demo sign-in: pick any employee). API docs: {server.url}/docs")
+            say("Press Ctrl-C to stop.")
+            _wait_for_interrupt()
+        return summary
+    finally:
+        server.stop()
+        sandboxes.stop()
+        engine.dispose()
+
+
+async def _cycle(settings, engine, sandboxes, app_url: str, options: DemoOptions, say: Say) -> DemoSummary:  # type: ignore[no-untyped-def]
+    summary = DemoSummary()
+    async with MoodleClient.from_settings(settings) as moodle:
+        await provision(settings, engine, moodle, options, say, summary)
+        employee_ids = await build_paths(settings, engine, moodle, say, summary)
+        await simulate_learning(settings, engine, moodle, employee_ids, options, say, summary)
+    await practise_roleplay(app_url, engine, employee_ids, say, summary)
+    await write_back(settings, engine, sandboxes, say, summary)
+    return summary
+
+
+def _fresh_data_dir(options: DemoOptions) -> None:
+    # The demo starts from nothing every time; it only ever removes its own folder.
+    if options.data_dir.exists():
+        shutil.rmtree(options.data_dir)
+    options.data_dir.mkdir(parents=True)
+
+
+def _render_summary(summary: DemoSummary, *, seconds: float) -> str:
+    lines = [f"\nSummary ({seconds:.1f} s)"]
+    for name, value in asdict(summary).items():
+        lines.append(f"  {name.replace('_', ' ')}: {value}")
+    return "\n".join(lines)
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
