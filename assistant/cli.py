@@ -63,6 +63,10 @@ from assistant.paths.cli import paths_app  # noqa: E402
 
 app.add_typer(paths_app, name="paths")
 
+from assistant.roleplay.cli import roleplay_app  # noqa: E402
+
+app.add_typer(roleplay_app, name="roleplay")
+
 
 
 @app.command()

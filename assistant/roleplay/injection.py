@@ -25,8 +25,8 @@ _STEERING = re.compile(
     r"|\b(?:give|award|grant|assign)\b[^.?!\n]{0,25}\b(?:full|maximum|max|top|perfect|highest)\s+(?:marks?|points?|scores?|grades?|ratings?)\b"
     r"|\b(?:give|award|grant|assign)\b[^.?!\n]{0,25}(?:\b100\s*(?:%|points|percent)|\b10/10|\b5/5)"
     r"|\b(?:full|maximum|perfect) (?:marks|points|score)\b|\bscore (?:me|this|it) (?:as |at )?(?:100|10|5|perfect|excellent|full)\b"
-    r"|\b(?:mark|rate|grade) (?:me|this|it) (?:as )?(?:passed|excellent|perfect|5/5|10/10|100)\b"
-    r"|\b(?:to|dear) (?:the )?(?:judge|grader|assessor|evaluator|scorer)\b"
+    r"|\b(?:mark|rate|grade|score)\b[^.?!\n]{0,30}(?:\b(?:as passed|excellent|perfect|full marks)\b|\b(?:5/5|10/10|100\s*%|100/100))"
+    r"|\b(?:to the|dear) (?:judge|grader|assessor|evaluator|scorer)\b"
     # German, French, Spanish.
     r"|\bignoriere?\b[^.?!\n]{0,40}\b(?:anweisungen|regeln|vorgaben)\b|\bvolle punktzahl\b|\bhöchste punktzahl\b|\bbestnote\b"
     r"|\bignore[rz]?\b[^.?!\n]{0,40}\binstructions\b|\bnote maximale\b|\bnote parfaite\b"

@@ -240,9 +240,15 @@ class OfflineJudge:
     def _evidence(
         self, criterion: Criterion, turns: Sequence[Turn], sentences: list[Sentence], good: np.ndarray, weak: np.ndarray
     ) -> list[Quote]:
-        """Pick the learner sentences closest to the good examples, then sentences the criterion's metric counted."""
+        """Pick the learner sentences closest to the good examples, then sentences the criterion's metric counted.
+
+        When neither gives a sentence (a criterion about avoiding something, met by a
+        transcript without it), the sentences closest to the good examples are used anyway.
+        """
         ranked = sorted(range(len(sentences)), key=lambda index: -good[index])
         chosen = [sentences[index] for index in ranked if good[index] > weak[index] and good[index] >= SIMILARITY_FLOOR]
         if criterion.metric is not None:
             chosen += [sentence for sentence in metric_evidence(turns, criterion.metric.name) if sentence not in chosen]
+        if not chosen:
+            chosen = [sentences[index] for index in ranked]
         return [Quote(sentence.turn, sentence.text) for sentence in chosen[:MAX_EVIDENCE]]

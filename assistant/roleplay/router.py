@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from sse_starlette import EventSourceResponse
 
@@ -25,8 +27,8 @@ from assistant.llm import LLM, get_llm
 from assistant.llm.exceptions import LLMError
 from assistant.roleplay import service
 from assistant.roleplay.judge import Judge, LLMJudge, OfflineJudge
-from assistant.roleplay.models import RoleplayAttempt, RoleplayReview, RoleplayScore
-from assistant.roleplay.persona import generate_reply, stream_chunks
+from assistant.roleplay.models import RoleplayAttempt, RoleplayReview, RoleplayScore, RoleplayTurn
+from assistant.roleplay.persona import PersonaReply, generate_reply, stream_chunks
 from assistant.roleplay.scenarios import Scenario
 from assistant.roleplay.schemas import (
     AttemptRead,
@@ -146,6 +148,19 @@ def create_session(body: SessionCreate, session: SessionDep, scenarios: Scenario
     return detail
 
 
+def _prepare_turn(session: Session, scenarios: Mapping[str, Scenario], session_id: str, text: str) -> service.PendingTurn:
+    pending = service.prepare_turn(session, scenarios, session_id, text)
+    # The request's session may hold SQLite's write lock (the auth check can update the
+    # token's last use) until the stream ends, so commit before the stream writes.
+    _commit(session)
+    return pending
+
+
+def _record_exchange(engine: Engine, pending: service.PendingTurn, reply: PersonaReply) -> tuple[RoleplayAttempt, RoleplayTurn]:
+    with session_scope(engine) as session:
+        return service.record_exchange(session, pending, reply)
+
+
 def _event(name: str, payload: dict[str, Any]) -> dict[str, str]:
     return {"event": name, "data": json.dumps(payload, ensure_ascii=False)}
 
@@ -156,16 +171,12 @@ async def create_turn(
 ) -> EventSourceResponse:
     """Send the learner's message; the persona's reply streams back as server-sent events."""
     engine = request.app.state.engine
-    pending = service.prepare_turn(session, scenarios, session_id, body.text)
-    # The request's session may hold SQLite's write lock (the auth check can update the
-    # token's last use) until the stream ends; committing now lets the stream write.
-    _commit(session)
+    pending = await run_in_threadpool(_prepare_turn, session, scenarios, session_id, body.text)
 
     async def events() -> AsyncIterator[dict[str, str]]:
         try:
             reply = await generate_reply(llm, pending.scenario, pending.messages, learner_turn=pending.learner_turn, attempt_id=pending.attempt_id)
-            with session_scope(engine) as stream_session:
-                attempt, persona_turn = service.record_exchange(stream_session, pending, reply)
+            attempt, persona_turn = await run_in_threadpool(_record_exchange, engine, pending, reply)
         except (LLMError, AssistantError) as exc:
             log.warning("roleplay.turn.failed", attempt_id=pending.attempt_id, error=type(exc).__name__)
             yield _event("error", {"error": type(exc).__name__, "detail": exc.message})
@@ -190,7 +201,7 @@ async def create_turn(
 async def end_session(session_id: str, session: SessionDep, scenarios: ScenariosDep, judge: JudgeDep) -> ScoreRead:
     """End the session and score it; ending a scored session returns the stored score."""
     score = _score_read(await service.end_session(session, scenarios, judge, session_id))
-    _commit(session)
+    await run_in_threadpool(_commit, session)
     return score
 
 

@@ -6,6 +6,7 @@ parameters for now; the auth layer decides who may call what.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -297,25 +298,42 @@ def _existing_score(session: Session, attempt_id: str) -> RoleplayScore | None:
     return session.exec(select(RoleplayScore).where(RoleplayScore.attempt_id == attempt_id)).first()
 
 
-async def end_session(session: Session, scenarios: Mapping[str, Scenario], judge: Judge, session_id: str) -> RoleplayScore:
-    """Score the session and close it; a session already scored returns its stored score.
+@dataclass(frozen=True)
+class _ScoringPlan:
+    attempt: RoleplayAttempt
+    scenario: Scenario
+    transcript: list[Turn]
 
-    Raises `SessionNotFound`, `InvalidInput` when the learner has not replied yet, and
-    `LLMUnavailable` when the judge cannot be reached (the session stays unscored).
-    """
+
+def _plan_scoring(session: Session, scenarios: Mapping[str, Scenario], session_id: str) -> _ScoringPlan | RoleplayScore:
+    """Load what scoring needs, or the stored score of a session scored before."""
     attempt = _require_attempt(session, session_id)
     existing = _existing_score(session, attempt.id)
     if existing is not None:
         return existing
     if attempt.learner_turns == 0:
         raise InvalidInput(f"session {attempt.id} has no reply from the learner yet, so there is nothing to score")
-
     scenario = _require_scenario(scenarios, attempt.scenario_id)
+    return _ScoringPlan(attempt, scenario, _as_transcript(_turns(session, attempt.id)))
+
+
+async def end_session(session: Session, scenarios: Mapping[str, Scenario], judge: Judge, session_id: str) -> RoleplayScore:
+    """Score the session and close it; a session already scored returns its stored score.
+
+    Database work runs in worker threads, so a wait for SQLite's write lock never blocks
+    the event loop. Raises `SessionNotFound`, `InvalidInput` when the learner has not
+    replied yet, and `LLMUnavailable` when the judge cannot be reached (the session stays unscored).
+    """
+    plan = await asyncio.to_thread(_plan_scoring, session, scenarios, session_id)
+    if isinstance(plan, RoleplayScore):
+        return plan
+
     started = time.perf_counter()
-    result = await score_transcript(scenario, _as_transcript(_turns(session, attempt.id)), judge)
+    result = await score_transcript(plan.scenario, plan.transcript, judge)
     scoring_ms = round((time.perf_counter() - started) * 1000)
 
-    score = _store_score(session, attempt, result, scoring_ms)
+    attempt = plan.attempt
+    score = await asyncio.to_thread(_store_score, session, attempt, result, scoring_ms)
     log.info(
         "roleplay.session.scored",
         attempt_id=attempt.id,

@@ -32,7 +32,7 @@ def server(fake: FakeOpenAI) -> Iterator[LiveServer]:
         yield live
 
 
-def _llm(server: LiveServer, *, timeout: float = 5.0, max_retries: int = 0) -> OpenAIChat:
+def _llm(server: LiveServer, *, timeout: float = 30.0, max_retries: int = 0) -> OpenAIChat:
     return OpenAIChat(base_url=f"{server.url}/v1", model=MODEL, timeout=timeout, max_retries=max_retries)
 
 
@@ -153,7 +153,7 @@ async def test_errors_map_to_llm_errors(
 ) -> None:
     fake.responder = lambda request: reply
     # A short timeout only where the test provokes one, so a busy machine cannot turn the other cases into timeouts.
-    timeout = 0.5 if reply.delay else 10.0
+    timeout = 0.5 if reply.delay else 30.0
 
     with pytest.raises(error, match=message):
         await _llm(server, timeout=timeout).chat(MESSAGES)
