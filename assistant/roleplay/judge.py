@@ -123,7 +123,11 @@ class ScaleVerdict(_VerdictOut):
 
 
 class LLMJudge:
-    """A language model scoring each criterion at temperature 0 with a fixed seed per run."""
+    """A language model scoring each criterion at temperature 0 with a fixed seed per run.
+
+    The judge sees the whole transcript. NOTE: a transcript longer than the model's
+    context window is rejected by the endpoint, so that attempt ends up needing review.
+    """
 
     deterministic = False
 

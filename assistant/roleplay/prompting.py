@@ -18,6 +18,7 @@ from assistant.llm import ChatMessage
 from assistant.roleplay.scenarios import Criterion, Scenario
 from assistant.roleplay.transcript import LEARNER, Turn
 
+# NOTE: like the scenarios, the templates are found beside the package, so only in a source checkout.
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts" / "roleplay"
 PERSONA_TEMPLATE = "persona.md.j2"
 REMINDER_TEMPLATE = "persona-reminder.md.j2"

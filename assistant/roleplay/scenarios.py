@@ -20,6 +20,8 @@ from assistant.errors import AssistantError
 from assistant.llm.scripted import PersonaScript
 from assistant.roleplay.metrics import METRIC_NAMES
 
+# NOTE: prompts/ sits beside the package, not in it, so this path exists in a source
+# checkout or an editable install only. A wheel install needs ASSISTANT_ROLEPLAY_SCENARIOS_DIR.
 BUNDLED_SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "prompts" / "scenarios"
 
 _SLUG = r"^[a-z0-9][a-z0-9-]*$"

@@ -212,6 +212,7 @@ def prepare_turn(session: Session, scenarios: Mapping[str, Scenario], session_id
     """
     attempt = _require_attempt(session, session_id)
     _ensure_open(attempt)
+    # NOTE: the scenario as loaded now answers, even when its file changed version since the attempt started.
     scenario = _require_scenario(scenarios, attempt.scenario_id)
     message = validate_turn_text(scenario, text)
 
