@@ -21,7 +21,7 @@ PEOPLE = [
     PersonRecord(employee_id="E100", given_name="Ada", family_name="Director", department="Sales", job_title="Director of Sales"),
     PersonRecord(employee_id="E200", given_name="Ben", family_name="Manager", department="Sales", job_title="Sales Manager", manager_employee_id="E100"),
     PersonRecord(employee_id="E300", given_name="Cleo", family_name="Rep", department="Sales", job_title="Area Sales Manager", manager_employee_id="E200"),
-    PersonRecord(employee_id="E400", given_name="Dev", family_name="Tech", department="Production", job_title="Production Technician I", manager_employee_id="E100"),
+    PersonRecord(employee_id="E400", given_name="Dev", family_name="Engineer", department="IT/IS", job_title="Network Engineer", manager_employee_id="E100"),
 ]
 
 

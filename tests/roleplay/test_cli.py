@@ -17,7 +17,7 @@ def test_scenarios_lists_valid_files() -> None:
     assert result.exit_code == 0, result.output
     assert "unhappy-customer v1" in result.output
     assert "price-objection" not in result.output
-    assert "6 valid scenario files" in result.output
+    assert "7 valid scenario files" in result.output
 
 
 def test_scenarios_names_invalid_file(tmp_path: Path) -> None:

@@ -193,7 +193,7 @@ def test_start_errors_name_the_problem(client: httpx.Client, tokens: dict[str, d
 
     assert no_fit.status_code == 422
     assert no_fit.json()["error"] == "NoSuitableScenario"
-    assert "department 'Production', job title 'Production Technician I'" in no_fit.json()["detail"]
+    assert "department 'IT/IS', job title 'Network Engineer'" in no_fit.json()["detail"]
     assert unknown_person.status_code == 404
     assert unknown_person.json()["detail"] == "no person with employee ID 'E999'"
     assert unknown_scenario.status_code == 404

@@ -143,4 +143,10 @@ def test_suits_regex_pattern(scenarios: Mapping[str, Scenario]) -> None:
 
 
 def test_suitable_scenarios_for_production_technician(scenarios: Mapping[str, Scenario]) -> None:
-    assert suitable_scenarios(scenarios, department="Production", title="Production Technician I") == []
+    found = suitable_scenarios(scenarios, department="Production", title="Production Technician I")
+
+    assert [scenario.id for scenario in found] == ["safety-check-in"]
+
+
+def test_no_scenario_suits_network_engineer(scenarios: Mapping[str, Scenario]) -> None:
+    assert suitable_scenarios(scenarios, department="IT/IS", title="Network Engineer") == []
