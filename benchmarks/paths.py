@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     configure_logging(level="WARNING")
-    print(f"CPUs (os.cpu_count): {os.cpu_count()}")
+    print(f"CPUs (os.cpu_count): {os.cpu_count()}, load average before the run: {os.getloadavg()[0]:.1f}")
     courses = load_coursera_csv(args.data / "catalogue" / "coursera_courses.csv")
     titles = _hr_titles(args.data / "hr" / "HRDataset_v14.csv")
     encoder = get_encoder()
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         new_hire_batch(engine, paths, titles, args.people)
         engine.dispose()
 
-    print(f"peak resident memory: {_peak_mib():.0f} MiB")
+    print(f"peak resident memory: {_peak_mib():.0f} MiB, load average after the run: {os.getloadavg()[0]:.1f}")
     return 0
 
 

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assistant.errors import InvalidInput
-from assistant.paths.skills import split_skill_list
+from assistant.paths.skills import matching_skills, split_skill_list
 
 log = structlog.get_logger()
 
@@ -411,6 +411,9 @@ class CatalogueSnapshot:
     courses: list[CatalogueCourse]
     by_key: dict[str, CatalogueCourse] = field(init=False)
     by_id: dict[int, CatalogueCourse] = field(init=False)
+    _fingerprint: str | None = field(default=None, init=False, repr=False)
+    _teaching: dict[str, frozenset[int]] = field(default_factory=dict, init=False, repr=False)
+    _by_skill: dict[str, set[int]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.courses = sorted(self.courses, key=lambda course: course.id)
@@ -425,7 +428,24 @@ class CatalogueSnapshot:
     def get(self, key: str) -> CatalogueCourse | None:
         return self.by_key.get(key)
 
+    def teaching(self, skill: str) -> frozenset[int]:
+        """Return the ids of the courses with a listed skill that matches `skill` (see `skills_match`)."""
+        if skill not in self._teaching:
+            if self._by_skill is None:
+                self._by_skill = {}
+                for course in self.courses:
+                    for taught in course.skills:
+                        self._by_skill.setdefault(taught, set()).add(course.id)
+            matched = matching_skills(list(self._by_skill), [skill])
+            self._teaching[skill] = frozenset(cid for name in matched for cid in self._by_skill[name])
+        return self._teaching[skill]
+
     def fingerprint(self) -> str:
-        """Return a hash of every course's stored fields, to tell whether two catalogues are equal."""
-        payload = [[course.id, course.stored_fields()] for course in self.courses]
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+        """Return a hash of every course's stored fields, to tell whether two catalogues are equal.
+
+        Computed once: a snapshot's courses are not changed after it is built.
+        """
+        if self._fingerprint is None:
+            payload = [[course.id, course.stored_fields()] for course in self.courses]
+            self._fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+        return self._fingerprint

@@ -1,11 +1,13 @@
 """Skill names compared by their words.
 
 Catalogues and role profiles spell the same skill differently ("Negotiation" and
-"Negotiation Skills", "SQL" and "Structured query language SQL", "Spreadsheet
-software" and "Spreadsheet Software"). A skill's key is its set of content words:
-lower-cased, split on anything but letters, digits, "+" and "#", with filler words
-dropped and a plural "s" removed. Two skills match when the words of one are a subset
-of the words of the other.
+"Negotiation Skills", "Writing" and "Business Writing", "Spreadsheet software" and
+"Spreadsheet Software"). A skill's key is its set of content words: lower-cased, split
+on anything but letters, digits, "+" and "#", with filler words dropped and a plural
+"s" removed. Two skills match when their keys are equal, or when the words of one are
+a subset of the other's and the smaller has two words or more, or the larger at most
+two. The last condition stops one generic word ("Development", "Planning") from
+matching every long name that contains it.
 """
 
 from __future__ import annotations
@@ -47,17 +49,27 @@ def skill_key(skill: str) -> frozenset[str]:
 
 def skills_match(first: str, second: str) -> bool:
     """Tell whether two skill names name the same skill, or one names a part of the other."""
-    first_key = skill_key(first)
-    second_key = skill_key(second)
-    if not first_key or not second_key:
+    return _keys_match(skill_key(first), skill_key(second))
+
+
+def _keys_match(first: frozenset[str], second: frozenset[str]) -> bool:
+    if not first or not second:
         return False
-    return first_key <= second_key or second_key <= first_key
+    smaller, larger = (first, second) if len(first) <= len(second) else (second, first)
+    if not smaller <= larger:
+        return False
+    return smaller == larger or len(smaller) >= 2 or len(larger) <= 2
 
 
 def matching_skills(wanted: Iterable[str], offered: Iterable[str]) -> list[str]:
     """List the wanted skills that at least one offered skill matches, in the order given."""
-    offered_list = list(offered)
-    return [skill for skill in wanted if any(skills_match(skill, other) for other in offered_list)]
+    offered_keys = [key for key in map(skill_key, offered) if key]
+    matched = []
+    for skill in wanted:
+        key = skill_key(skill)
+        if key and any(_keys_match(key, other) for other in offered_keys):
+            matched.append(skill)
+    return matched
 
 
 def split_skill_list(text: str) -> list[str]:

@@ -226,15 +226,15 @@ def _mean(values: list[float]) -> str:
 
 def _row(name: str, scores: Scores) -> str:
     return (
-        f"| {name:<34} | {_mean(scores.ndcg_token):>11} | {_mean(scores.ndcg_embedding):>15} "
+        f"| {name:<38} | {_mean(scores.ndcg_token):>11} | {_mean(scores.ndcg_embedding):>15} "
         f"| {_mean(scores.coverage):>11} | {_mean(scores.suspect_share):>13} |"
     )
 
 
 def _header() -> str:
     return (
-        f"| {'ranker':<34} | {'nDCG@10 tok':>11} | {'nDCG@10 emb≥0.8':>15} | {'coverage@10':>11} | {'suspect share':>13} |\n"
-        f"|{'-' * 36}|{'-' * 13}|{'-' * 17}|{'-' * 13}|{'-' * 15}|"
+        f"| {'ranker':<38} | {'nDCG@10 tok':>11} | {'nDCG@10 emb≥0.8':>15} | {'coverage@10':>11} | {'suspect share':>13} |\n"
+        f"|{'-' * 40}|{'-' * 13}|{'-' * 17}|{'-' * 13}|{'-' * 15}|"
     )
 
 
