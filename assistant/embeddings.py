@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -91,13 +90,21 @@ class OpenAICompatibleEncoder:
         return vectors / np.maximum(norms, 1e-12)
 
 
-@lru_cache(maxsize=1)
+_encoder: Encoder | None = None
+_encoder_lock = threading.Lock()
+
+
 def get_encoder() -> Encoder:
-    """Return the configured encoder, loaded once per process."""
-    settings = get_settings()
-    if settings.embedding_provider is EmbeddingProvider.OPENAI:
-        return OpenAICompatibleEncoder(settings)
-    return LocalEncoder()
+    """Return the configured encoder, loaded once per process even when threads ask at once."""
+    global _encoder
+    with _encoder_lock:
+        if _encoder is None:
+            settings = get_settings()
+            if settings.embedding_provider is EmbeddingProvider.OPENAI:
+                _encoder = OpenAICompatibleEncoder(settings)
+            else:
+                _encoder = LocalEncoder()
+        return _encoder
 
 
 def encode_texts(texts: Sequence[str]) -> np.ndarray:

@@ -50,7 +50,10 @@ def configure_logging(*, log_format: str = "console", level: str = "INFO") -> No
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        # Not cached: a cached logger keeps the processors of the first configure() call, so a
+        # later reconfiguration (another app in the same process, structlog's capture_logs in
+        # tests) would not reach module-level loggers.
+        cache_logger_on_first_use=False,
     )
 
     handler = logging.StreamHandler(sys.stderr)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import structlog
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from assistant.auth.csrf import check_csrf
@@ -107,8 +108,11 @@ def _owner_employees(request: Request, session: Session, principal: Principal, r
 async def _check_subjects(request: Request, session: Session, principal: Principal, rule: Rule) -> None:
     fields = await request_fields(request)
     check_self_fields(principal, fields, rule)
+    await run_in_threadpool(_check_named_employees, request, session, principal, rule, fields)
 
-    employees = named_employees(fields, rule) + _owner_employees(request, session, principal, rule)
+
+def _check_named_employees(request: Request, session: Session, principal: Principal, rule: Rule, fields: object) -> None:
+    employees = named_employees(fields, rule) + _owner_employees(request, session, principal, rule)  # type: ignore[arg-type]
     if rule.require_subject and principal.is_scoped and not employees:
         raise OutOfScope(
             f"name an employee for this list: a {principal.role.value} may list only their own "
@@ -122,6 +126,8 @@ async def authorize(request: Request, session: SessionDep) -> Principal | None:
 
     Raises NotAuthenticated (401) without a valid credential, and NoAccessRule,
     RoleNotAllowed, OutOfScope or CsrfRejected (403) with a detail naming the reason.
+    Database work runs in the thread pool: on the event loop, a request waiting for a
+    pooled connection would stall every other request.
     """
     method, path = request.method, route_path(request)
     rule = rule_for(method, path)
@@ -133,10 +139,10 @@ async def authorize(request: Request, session: SessionDep) -> Principal | None:
         return None
     if rule.public:
         await check_csrf(request)
-        request.state.principal = session_principal(request, session)
+        request.state.principal = await run_in_threadpool(session_principal, request, session)
         return request.state.principal
 
-    principal = resolve_principal(request, session)
+    principal = await run_in_threadpool(resolve_principal, request, session)
     if principal is None:
         raise NotAuthenticated(
             "sign-in required: send 'Authorization: Bearer <API token>' or sign in at /auth/login"
