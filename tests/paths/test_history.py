@@ -112,7 +112,8 @@ async def test_narrative_puts_path_facts_inside_delimiters() -> None:
 
     assert text == "Two courses, one mandatory."
     user = model.messages[1]["content"]
-    assert user.startswith("<path>\n") and user.endswith("\n</path>")
+    assert user.startswith("<path>\n")
+    assert user.endswith("\n</path>")
     assert "Sales Playbook (recommended, planned)" in user
 
 
