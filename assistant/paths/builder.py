@@ -350,6 +350,9 @@ class _Builder:
             self.warnings.append(f"mandatory course {key!r} of rule {rule.name!r} is not in the catalogue")
             return
         if self._exclude_if_held(course, ItemKind.MANDATORY):
+            kept = self.items.get(course.key)
+            if kept is not None and kept.kind is ItemKind.MANDATORY:
+                kept.reasons.setdefault("rules", []).append(rule.name)
             return
 
         assigned_on = self._assigned_on(course.key)
@@ -699,7 +702,7 @@ class _Builder:
         parts: list[str] = []
         if item.status is ItemStatus.COMPLETED and "kept" in item.reasons:
             parts.append("Completed while on this path.")
-        if item.kind is ItemKind.MANDATORY:
+        if item.kind is ItemKind.MANDATORY and item.reasons.get("rules"):
             rules = ", ".join(repr(rule) for rule in item.reasons["rules"])
             parts.append(f"Required by the mandatory rule {rules}.")
             if item.due_date:

@@ -41,6 +41,10 @@ class PersonaReply:
     guard_reasons: list[str] = field(default_factory=list)
 
 
+# Marks that end a sentence, in the scripts the personas answer in most often.
+_SENTENCE_ENDS = ".!?…。！？"
+
+
 def prepare_llm(llm: LLM, scenario: Scenario) -> None:
     """Give the scripted provider this scenario's script; other providers need nothing."""
     if isinstance(llm, ScriptedChat):
@@ -49,7 +53,19 @@ def prepare_llm(llm: LLM, scenario: Scenario) -> None:
 
 async def _generate(llm: LLM, messages: Sequence[ChatMessage], *, seed: int, max_tokens: int) -> str:
     chunks = [chunk async for chunk in llm.stream_chat(messages, temperature=PERSONA_TEMPERATURE, seed=seed, max_tokens=max_tokens)]
-    return "".join(chunks)
+    return trim_to_sentence("".join(chunks))
+
+
+def trim_to_sentence(text: str) -> str:
+    """Cut a reply that the token limit stopped mid-sentence back to its last full sentence.
+
+    A reply with no sentence end at all is kept whole rather than emptied.
+    """
+    text = text.strip()
+    if not text or text[-1] in _SENTENCE_ENDS:
+        return text
+    last_end = max(text.rfind(mark) for mark in _SENTENCE_ENDS)
+    return text[: last_end + 1] if last_end > 0 else text
 
 
 async def generate_reply(

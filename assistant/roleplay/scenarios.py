@@ -95,8 +95,8 @@ class Limits(_Strict):
     max_turn_chars: int = Field(default=4000, ge=20, le=50_000)
     # Estimated tokens of conversation history sent with each persona call (the persona prompt comes on top).
     history_tokens: int = Field(default=1500, ge=200, le=100_000)
-    # Tokens one persona reply may have.
-    reply_tokens: int = Field(default=200, ge=16, le=4000)
+    # Tokens one persona reply may have; a spoken turn of two to four sentences.
+    reply_tokens: int = Field(default=120, ge=16, le=4000)
 
 
 class MetricTarget(_Strict):

@@ -82,6 +82,17 @@ class TestMandatory:
         assert _item(plan, "COC-101").due_date == date(2025, 12, 31)
         assert _item(plan, "COC-101").assigned_on == date(2025, 12, 1)
 
+    def test_mandatory_completed_on_path_is_kept_and_explained(self, catalogue, config, search) -> None:
+        previous = (PreviousItem("COC-101", date(2025, 12, 20)),)
+        history = LearningHistory(records=(CourseRecord("COC-101", True, date(2025, 12, 28), None),))
+
+        plan = _plan(catalogue, config, search, SALES, history, previous=previous)
+
+        item = _item(plan, "COC-101")
+        assert item.status is ItemStatus.COMPLETED
+        assert "Completed while on this path." in item.explanation
+        assert "'company onboarding'" in item.explanation
+
     def test_explanation_names_rule_and_due_date(self, catalogue, config, search) -> None:
         plan = _plan(catalogue, config, search, SALES)
 

@@ -122,3 +122,20 @@ def test_stream_chunks_rebuild_reply() -> None:
 
     assert len(chunks) == 8
     assert "".join(chunks) == text
+
+
+class TestTrimToSentence:
+    def test_cut_reply_ends_at_last_full_sentence(self) -> None:
+        from assistant.roleplay.persona import trim_to_sentence
+
+        assert trim_to_sentence("We lose a day a week. The invoices go out late and") == "We lose a day a week."
+
+    def test_complete_reply_is_unchanged(self) -> None:
+        from assistant.roleplay.persona import trim_to_sentence
+
+        assert trim_to_sentence("  Why would I pay more?  ") == "Why would I pay more?"
+
+    def test_reply_without_sentence_end_is_kept(self) -> None:
+        from assistant.roleplay.persona import trim_to_sentence
+
+        assert trim_to_sentence("well I am not sure") == "well I am not sure"
