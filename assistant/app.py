@@ -14,7 +14,11 @@ from assistant import health
 from assistant.auth.dependencies import AUTHORIZED
 from assistant.config import Settings, get_settings
 from assistant.db import create_db_engine, migrate
-from assistant.errors import install_error_handlers
+from assistant.errors import InvalidInput, install_error_handlers
+from assistant.jobs.queue import InlineQueue, JobQueue, ProcrastinateQueue
+from assistant.jobs.registry import JobContext, load_job_modules
+from assistant.jobs.scheduler import start_schedule
+from assistant.jobs.worker import build_procrastinate_app
 from assistant.logging import configure_logging
 from assistant.moodle.client import MoodleClient
 from assistant.moodle.health import moodle_readiness_check
@@ -38,8 +42,28 @@ def _readiness_checks(settings: Settings, engine: Engine, app: FastAPI) -> list[
     return checks
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """Build the app; the engine defaults to the configured database, migrated at start-up."""
+@asynccontextmanager
+async def job_queue(settings: Settings, engine: Engine) -> AsyncIterator[JobQueue]:
+    """Open the configured job queue: in-process, or the procrastinate queue in PostgreSQL."""
+    if settings.job_queue != "postgres":
+        queue = InlineQueue(JobContext(settings=settings, engine=engine))
+        yield queue
+        await queue.drain()
+        return
+
+    if engine.dialect.name != "postgresql":
+        raise InvalidInput("ASSISTANT_JOB_QUEUE=postgres needs ASSISTANT_DATABASE_URL to name a PostgreSQL database")
+    procrastinate_app = build_procrastinate_app(settings, engine)
+    async with procrastinate_app.open_async():
+        yield ProcrastinateQueue(procrastinate_app)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None, run_schedule: bool = False) -> FastAPI:
+    """Build the app; the engine defaults to the configured database, migrated at start-up.
+
+    With `run_schedule` (as `assistant serve` does) the app defers each stage's job at the
+    intervals the settings give.
+    """
     settings = settings or get_settings()
     engine = engine or create_db_engine(settings.resolved_database_url)
 
@@ -47,11 +71,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(log_format=settings.resolved_log_format, level=settings.log_level)
         migrate(engine)
-        async with httpx.AsyncClient(timeout=settings.moodle_timeout) as http_client:
+        async with httpx.AsyncClient(timeout=settings.moodle_timeout) as http_client, job_queue(settings, engine) as queue:
             app.state.http_client = http_client
+            app.state.job_queue = queue
             app.state.readiness_checks = _readiness_checks(settings, engine, app)
+            schedule = start_schedule(queue, settings) if run_schedule else []
             log.info("app.started", environment=settings.environment.value, database=engine.dialect.name)
             yield
+            for task in schedule:
+                task.cancel()
         log.info("app.stopped")
 
     app = FastAPI(
@@ -62,6 +90,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = engine
+    load_job_modules()
 
     install_error_handlers(app)
     app.include_router(health.router, dependencies=AUTHORIZED)

@@ -21,10 +21,10 @@ def serve(
     host: str = typer.Option(LOOPBACK, help="Address to listen on."),
     port: int = typer.Option(8000, help="TCP port to listen on."),
 ) -> None:
-    """Run the API and the pages."""
+    """Run the API, the pages and the scheduler (ASSISTANT_SCHEDULE_* intervals)."""
     from assistant.app import create_app
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_config=None)
+    uvicorn.run(create_app(get_settings(), run_schedule=True), host=host, port=port, log_config=None)
 
 
 def _register_jobs_commands() -> None:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that mean "nobody set this yet". Outside demo and development they stop start-up.
@@ -85,6 +85,18 @@ class Settings(BaseSettings):
     # bamboohr and webhook when their URLs are set; csv writes under data_dir/exports.
     results_targets: str = ""
 
+    # Where background jobs run: "inline" in the serving process, or "postgres" on the
+    # procrastinate queue that `assistant worker` processes take jobs from (needs PostgreSQL).
+    job_queue: str = "inline"
+
+    # --- Scheduler of `assistant serve`: minutes between runs of each stage; 0 turns it off ---
+    # HR pull and provisioning from BambooHR (needs ASSISTANT_BAMBOOHR_URL and ASSISTANT_MOODLE_URL).
+    schedule_sync_minutes: float = 0.0
+    # Collecting completions, grades and roleplay scores.
+    schedule_collect_minutes: float = 0.0
+    # Delivering the results outbox to HR.
+    schedule_deliver_minutes: float = 0.0
+
     # --- Learning paths ---
     catalogue_file: Path | None = None
     embedding_provider: EmbeddingProvider = EmbeddingProvider.LOCAL
@@ -117,6 +129,13 @@ class Settings(BaseSettings):
     oidc_employee_id_claim: str = ""
     # Employee IDs that get the admin role when they sign in on the web, as a JSON list.
     admin_employee_ids: list[str] = []
+
+    @field_validator("job_queue")
+    @classmethod
+    def _check_job_queue(cls, value: str) -> str:
+        if value not in ("inline", "postgres"):
+            raise ValueError(f"ASSISTANT_JOB_QUEUE must be 'inline' or 'postgres', not {value!r}")
+        return value
 
     @property
     def is_demo(self) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
+import procrastinate
 import structlog
 from sqlalchemy.engine import Engine, make_url
 
@@ -32,12 +33,19 @@ class InlineQueue:
     def __init__(self, context: JobContext) -> None:
         self._context = context
         self._tasks: set[asyncio.Task[None]] = set()
+        self._locked: dict[str, asyncio.Task[None]] = {}
 
     async def defer(self, name: str, *, lock: str | None = None, **kwargs: Any) -> None:
         get_job(name)
+        if lock is not None and lock in self._locked and not self._locked[lock].done():
+            log.info("jobs.inline.already_queued", job=name, lock=lock)
+            return
+
         task = asyncio.create_task(self._run(name, kwargs))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if lock is not None:
+            self._locked[lock] = task
 
     async def _run(self, name: str, kwargs: dict[str, Any]) -> None:
         spec = get_job(name)
@@ -65,7 +73,10 @@ class ProcrastinateQueue:
     async def defer(self, name: str, *, lock: str | None = None, **kwargs: Any) -> None:
         get_job(name)
         task = self._app.tasks[name]
-        await task.configure(queueing_lock=lock).defer_async(**kwargs)
+        try:
+            await task.configure(queueing_lock=lock).defer_async(**kwargs)
+        except procrastinate.exceptions.AlreadyEnqueued:
+            log.info("jobs.queue.already_queued", job=name, lock=lock)
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -39,3 +39,14 @@ async def test_unknown_job_is_rejected(engine: Engine) -> None:
 
     with pytest.raises(UnknownJob, match="no job named 'jobs.nope'"):
         await queue.defer("jobs.nope")
+
+
+async def test_inline_queue_skips_a_locked_job_still_running(engine: Engine) -> None:
+    queue = InlineQueue(_context(engine))
+
+    await queue.defer("jobs.probe", lock="only-one", run_id="r3", key="r3-0")
+    await queue.defer("jobs.probe", lock="only-one", run_id="r3", key="r3-1")
+    await queue.drain()
+
+    with Session(engine) as session:
+        assert probe_counts(session, "r3") == (1, 1)
