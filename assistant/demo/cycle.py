@@ -94,7 +94,8 @@ def demo_settings(options: DemoOptions, sandboxes: Sandboxes) -> Settings:
         bamboohr_api_key=SecretStr(sandboxes.bamboohr_api_key),
         mapping_file=options.mapping,
         catalogue_file=options.catalogue or DEMO_CATALOGUE,
-        results_targets="bamboohr,csv",
+        # People of a CSV roster are not in the BambooHR sandbox, so their results go to CSV only.
+        results_targets="csv" if options.roster else "bamboohr,csv",
         log_level="WARNING",
     )
 
@@ -233,7 +234,7 @@ async def write_back(settings: Settings, engine: Engine, sandboxes: Sandboxes, s
     say(f"    {report.courses_read} courses read for {report.people} people, {report.completions_recorded} completions, "
         f"{summary.roleplay_results} roleplay results, {report.errors} errors")
 
-    say("6/6 Delivering results to the BambooHR sandbox and the CSV export")
+    say(f"6/6 Delivering results to {settings.results_targets.replace(',', ' and ')} (CSV under {settings.data_dir / 'exports'})")
     delivery = await deliver_outbox(settings, engine, once=True)
     summary.delivered = delivery.delivered
     summary.dead_letters = delivery.dead
