@@ -14,9 +14,6 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree
@@ -27,6 +24,7 @@ from pydantic import SecretStr
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from assistant.config import Settings
+from assistant.http import OwnedHttpClient, parse_retry_after
 from assistant.moodle.batches import ChunkOutcome, Indexed, apply_in_batches
 from assistant.moodle.exceptions import (
     MoodleBadResponse,
@@ -121,7 +119,7 @@ COMPLETION_STATUS_BY_ERRORCODE = {
 }
 
 
-class MoodleClient:
+class MoodleClient(OwnedHttpClient):
     """One Moodle site: a token, a concurrency limit and retry settings.
 
     Pass the application's shared `httpx.AsyncClient` as `http_client`; without it the
@@ -149,8 +147,7 @@ class MoodleClient:
         self.batch_size = batch_size
         self._backoff = wait_random_exponential(multiplier=backoff_base, max=MAX_BACKOFF)
         self._semaphore = asyncio.Semaphore(max_concurrency)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+        super().__init__(http_client, timeout=timeout)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http_client: httpx.AsyncClient | None = None) -> MoodleClient:
@@ -167,19 +164,6 @@ class MoodleClient:
 
     def __repr__(self) -> str:
         return f"MoodleClient(base_url={self.base_url!r}, token='**********')"
-
-    async def __aenter__(self) -> MoodleClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this client opened it."""
-        if self._owns_http:
-            await self._http.aclose()
 
     # --- raw calls ---
 
@@ -745,7 +729,7 @@ def _raise_for_status(function: str, response: httpx.Response) -> None:
             f"Moodle responded to {function} with HTTP {status}",
             function=function,
             status_code=503,
-            retry_after=_retry_after(response.headers.get("retry-after")),
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
             may_have_committed=status not in (429, 503),
         )
     if status in CONFIG_STATUSES:
@@ -772,20 +756,6 @@ def _xml_error(function: str, response: httpx.Response) -> MoodleError:
         message=root.findtext("MESSAGE"),
         debuginfo=root.findtext("DEBUGINFO"),
     )
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _str_or_none(value: Any) -> str | None:

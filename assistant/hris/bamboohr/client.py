@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -23,6 +20,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from assistant.config import Settings
+from assistant.http import OwnedHttpClient, parse_retry_after
 from assistant.hris.bamboohr.exceptions import BambooHRError, BambooHRRejected, BambooHRUnavailable
 from assistant.hris.bamboohr.schemas import (
     ChangedEmployees,
@@ -66,26 +64,11 @@ def api_base_url(bamboohr_url: str) -> str:
     return url + "/api/v1/"
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Read Retry-After as seconds or as an HTTP date; None when absent or unreadable."""
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
-
-
 def error_from_response(method: str, path: str, response: httpx.Response) -> BambooHRError:
     """Map a non-2xx response to BambooHRUnavailable (429, 5xx) or BambooHRRejected (other statuses)."""
     status = response.status_code
     detail = response.headers.get(ERROR_HEADER) or response.reason_phrase or "no error message"
-    retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
     where = f"{method} {path}"
 
     if status in RATE_LIMIT_STATUSES or status >= 500:
@@ -115,7 +98,7 @@ def error_from_transport(method: str, path: str, timeout: float, exc: httpx.HTTP
     return BambooHRUnavailable(f"BambooHR could not be reached for {method} {path} ({type(exc).__name__}: {exc}); check ASSISTANT_BAMBOOHR_URL and the network")
 
 
-class BambooHRClient:
+class BambooHRClient(OwnedHttpClient):
     """One BambooHR company: its API root, API key and retry settings.
 
     Pass the application's shared `httpx.AsyncClient` as `http_client`; without it the client
@@ -142,8 +125,7 @@ class BambooHRClient:
         self._max_retries = max(0, max_retries)
         self._max_retry_after = max_retry_after
         self._backoff = wait_random_exponential(multiplier=backoff_base, max=MAX_BACKOFF)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+        super().__init__(http_client, timeout=timeout)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http_client: httpx.AsyncClient | None = None) -> BambooHRClient:
@@ -157,19 +139,6 @@ class BambooHRClient:
 
     def __repr__(self) -> str:
         return f"BambooHRClient(base_url={self.base_url!r}, api_key='**********')"
-
-    async def __aenter__(self) -> BambooHRClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this client opened it."""
-        if self._owns_http:
-            await self._http.aclose()
 
     # --- requests ---
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Protocol, runtime_checkable
 
 from assistant.results.schemas import CompletionPayload, RoleplayPayload
@@ -91,19 +89,3 @@ class ResultTarget(Protocol):
         ...
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Read a Retry-After header given as seconds or as an HTTP date (RFC 9110, section 10.2.3)."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    now = now or datetime.now(UTC)
-    return max(0.0, (moment - now).total_seconds())

@@ -19,13 +19,13 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
+from assistant.http import parse_retry_after
 from assistant.results.targets.base import (
     DeliveryItem,
     DeliveryOutcome,
     TargetError,
     TargetRejected,
     TargetUnavailable,
-    parse_retry_after,
 )
 
 log = structlog.get_logger()

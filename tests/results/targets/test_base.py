@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from assistant.results.targets.base import parse_retry_after
+from assistant.http import parse_retry_after
 
 
 class TestRetryAfter:
