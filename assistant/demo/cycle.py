@@ -39,8 +39,9 @@ from assistant.results.tasks import collect_moodle_results, collect_roleplay_res
 
 Say = Callable[[str], None]
 
-# Fixture activities of the Moodle sandbox: the Code of Conduct page (cmid 6) completes
-# COC-101 at once; the IT Security assignment (cmid 7, out of 100) completes ITSEC-101.
+# Fixture activities of the Moodle sandbox. Completing the Code of Conduct page (cmid 6)
+# completes COC-101 at once, and grading the IT Security assignment (cmid 7, out of 100)
+# completes ITSEC-101.
 CODE_OF_CONDUCT_PAGE = 6
 IT_SECURITY_ASSIGNMENT = 7
 # One weak and one strong grade, so the re-plan shows reinforcement and skipping ahead.

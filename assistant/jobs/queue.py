@@ -4,7 +4,7 @@ The embedded default (SQLite) runs each job in-process as an asyncio task: one p
 no extra server. With PostgreSQL the jobs go to a procrastinate queue in the same
 database, and any number of `assistant worker` processes on any number of machines take
 them. Procrastinate was chosen over a Redis queue (arq, RQ, Dramatiq) because the
-production database is already PostgreSQL: a job can be deferred in the same
+production database is already PostgreSQL. A job can be deferred in the same
 transaction as the rows it concerns, and there is no second server to run and back up.
 """
 
