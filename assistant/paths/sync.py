@@ -54,7 +54,7 @@ def moodle_course_data(courses: Sequence[Course], categories: Sequence[Category]
             idnumber=course.idnumber or "",
             category=course.categoryname or names.get(course.categoryid, ""),
         )
-        # TODO(paths): read course tags and competencies (core_competency_list_course_competencies)
+        # TODO(#4): read course tags and competencies (core_competency_list_course_competencies)
         # once the Moodle client exposes them; the catalogue file is the only skill source until then.
         for course in courses
     ]

@@ -67,7 +67,7 @@ def _fraction(value: float | None, maximum: float | None) -> str:
     return f"{value:g}/{maximum:g}"
 
 
-# TODO(results): write scores to a BambooHR custom table when one is configured. The
+# TODO(#6): write scores to a BambooHR custom table when one is configured. The
 # client has no table endpoints yet, so scores go only into the record notes.
 def record_notes(key: str, payload: CompletionPayload | RoleplayPayload) -> str:
     """Build the structured notes line for a training record."""
