@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     intervals the settings give.
     """
     settings = settings or get_settings()
+    settings.check_production_secrets()
     engine = engine or create_db_engine(settings.resolved_database_url)
 
     @asynccontextmanager
@@ -87,6 +88,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         summary="HR to Moodle provisioning, adaptive learning paths and scored roleplay practice.",
         version="0.1.0",
         lifespan=lifespan,
+        # The interactive docs pages load their scripts from a CDN; the schema at
+        # /openapi.json is served from here and opens in any OpenAPI viewer.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -87,5 +87,24 @@ def demo(
     run_demo(options, say=typer.echo, serve=serve_after, coursera=coursera, course_limit=courses)
 
 
+
+def main() -> None:
+    """Run the command line; print known errors as one line and exit 2 instead of a traceback."""
+    from pydantic import ValidationError
+
+    from assistant.config import PlaceholderSecretError, describe_settings_error
+    from assistant.errors import AssistantError
+
+    try:
+        app()
+    except ValidationError as exc:
+        message = describe_settings_error(exc) if exc.title == "Settings" else f"invalid input: {exc.error_count()} error(s)"
+        typer.echo(message, err=True)
+        raise SystemExit(2) from None
+    except (AssistantError, PlaceholderSecretError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

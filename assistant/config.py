@@ -9,7 +9,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that mean "nobody set this yet". In production they stop start-up.
@@ -34,7 +34,7 @@ class EmbeddingProvider(StrEnum):
     OPENAI = "openai"
 
 
-class PlaceholderSecretError(ValueError):
+class PlaceholderSecretError(Exception):
     """A secret that production needs is still a placeholder value."""
 
 
@@ -157,10 +157,14 @@ class Settings(BaseSettings):
             return self.log_format
         return "json" if self.is_production else "console"
 
-    @model_validator(mode="after")
-    def _reject_placeholder_secrets(self) -> Settings:
+    def check_production_secrets(self) -> None:
+        """Raise PlaceholderSecretError when production runs with a placeholder secret.
+
+        A plain method rather than a pydantic validator, because pydantic's errors echo
+        every input value, secrets included.
+        """
         if not self.is_production:
-            return self
+            return
 
         # Only secrets whose feature is switched on must be real.
         required = {"secret_key": self.secret_key}
@@ -175,10 +179,21 @@ class Settings(BaseSettings):
         if weak:
             names = ", ".join(f"ASSISTANT_{name.upper()}" for name in weak)
             raise PlaceholderSecretError(f"{names} must be set to a real secret in production")
-        return self
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the settings, read from the environment on first use."""
-    return Settings()
+    """Return the settings, read from the environment on first use and checked for placeholder secrets."""
+    settings = Settings()
+    settings.check_production_secrets()
+    return settings
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """Name each invalid setting by its environment variable, without echoing any value."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"invalid setting ASSISTANT_{name}: {message}")
+    return "\n".join(lines)

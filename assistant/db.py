@@ -7,6 +7,7 @@ dependency or the job runner commits (`session_scope`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,6 +68,8 @@ def _alembic_config(engine: Engine) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Apply every migration branch up to its head."""
+    # Alembic reports each step at INFO; commands print their own results instead.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(_alembic_config(engine), "heads")
     log.info("db.migrate.done", backend=engine.dialect.name)
 

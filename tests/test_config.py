@@ -1,7 +1,7 @@
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from assistant.config import Environment, Settings
+from assistant.config import Environment, PlaceholderSecretError, Settings, describe_settings_error
 
 
 def make_settings(**values: object) -> Settings:
@@ -9,17 +9,23 @@ def make_settings(**values: object) -> Settings:
 
 
 def test_production_rejects_placeholder_secret_key() -> None:
-    with pytest.raises(ValidationError, match="ASSISTANT_SECRET_KEY"):
-        make_settings(environment=Environment.PRODUCTION)
+    settings = make_settings(environment=Environment.PRODUCTION)
+
+    with pytest.raises(PlaceholderSecretError, match="ASSISTANT_SECRET_KEY"):
+        settings.check_production_secrets()
 
 
 def test_production_rejects_placeholder_moodle_token_when_moodle_is_set() -> None:
-    with pytest.raises(ValidationError, match="ASSISTANT_MOODLE_TOKEN"):
-        make_settings(
-            environment=Environment.PRODUCTION,
-            secret_key=SecretStr("a-real-secret-of-enough-length"),
-            moodle_url="http://127.0.0.1:9",
-        )
+    settings = make_settings(
+        environment=Environment.PRODUCTION,
+        secret_key=SecretStr("a-real-secret-of-enough-length"),
+        moodle_url="http://127.0.0.1:9",
+        scim_token=SecretStr("scim-secret-value"),
+    )
+
+    with pytest.raises(PlaceholderSecretError, match="ASSISTANT_MOODLE_TOKEN") as raised:
+        settings.check_production_secrets()
+    assert "scim-secret-value" not in str(raised.value)
 
 
 def test_production_accepts_real_secrets() -> None:
@@ -56,3 +62,16 @@ def test_default_database_is_sqlite_in_data_dir(tmp_path: object) -> None:
     settings = make_settings(data_dir=tmp_path)
 
     assert settings.resolved_database_url == f"sqlite:///{tmp_path}/assistant.db"
+
+
+def test_invalid_setting_error_names_variable_not_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_MOODLE_TIMEOUT", "abc")
+    monkeypatch.setenv("ASSISTANT_MOODLE_TOKEN", "token-that-must-not-leak")
+
+    with pytest.raises(ValidationError) as raised:
+        make_settings()
+
+    message = describe_settings_error(raised.value)
+    assert message.startswith("invalid setting ASSISTANT_MOODLE_TIMEOUT:")
+    assert "token-that-must-not-leak" not in message
+    assert "abc" not in message

@@ -47,7 +47,10 @@ IT_SECURITY_ASSIGNMENT = 7
 # One weak and one strong grade, so the re-plan shows reinforcement and skipping ahead.
 DEMO_GRADES = (45.0, 96.0)
 
-# Open questions that fit every shipped scenario; the persona answers each.
+# Scenarios the learner lines below suit, in order of preference.
+PREFERRED_SCENARIOS = ("sales-discovery-call", "price-objection", "unhappy-customer")
+
+# Open questions for a customer conversation; the persona answers each.
 LEARNER_TURNS = (
     "Hello, thanks for making the time. Before I say anything about us, what made you want to talk today?",
     "What happens on your side when that goes wrong, and who feels it most?",
@@ -178,7 +181,8 @@ async def practise_roleplay(app_url: str, engine: Engine, employee_ids: list[str
             say("    no learner has a scenario that suits their role; skipped")
             return
 
-        started = await api.post("/roleplay/sessions", json={"employee_id": employee_id}, headers=headers)
+        scenario_id = _preferred_scenario([scenario["id"] for scenario in scenarios])
+        started = await api.post("/roleplay/sessions", json={"employee_id": employee_id, "scenario_id": scenario_id}, headers=headers)
         started.raise_for_status()
         session = started.json()
         say(f"    {employee_id} practises {session.get('scenario_title') or session.get('scenario_id')}")
@@ -193,6 +197,13 @@ async def practise_roleplay(app_url: str, engine: Engine, employee_ids: list[str
 
     summary.roleplay = {"employee_id": employee_id, "score": score.get("overall"), "passed": score.get("passed")}
     say(f"    score {score.get('overall')} ({'pass' if score.get('passed') else 'not yet a pass'})")
+
+
+def _preferred_scenario(scenario_ids: list[str]) -> str:
+    for scenario_id in PREFERRED_SCENARIOS:
+        if scenario_id in scenario_ids:
+            return scenario_id
+    return scenario_ids[0]
 
 
 def _sales_first(engine: Engine, employee_ids: list[str]) -> list[str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
+import socket
 import threading
 import time
-from dataclasses import asdict
 
 from assistant.app import create_app
 from assistant.db import create_db_engine, migrate
@@ -23,14 +23,16 @@ from assistant.demo.cycle import (
     write_back,
 )
 from assistant.demo.sandboxes import load_coursera_catalogue, start_sandboxes
+from assistant.errors import InvalidInput
 from assistant.logging import configure_logging
 from assistant.moodle.client import MoodleClient
-from assistant.servers import BackgroundServer
+from assistant.servers import LOOPBACK, BackgroundServer
 
 
 def run_demo(options: DemoOptions, *, say: Say, serve: bool, coursera: object | None = None, course_limit: int | None = None) -> DemoSummary:
     """Run one cycle; with `serve`, keep the service and the sandboxes up until Ctrl-C."""
     configure_logging(log_format="console", level="WARNING")
+    _check_port_free(options.port)
     _fresh_data_dir(options)
     sandboxes = start_sandboxes()
     say(f"Moodle sandbox on {sandboxes.moodle.url}, BambooHR sandbox on {sandboxes.bamboohr.url}")
@@ -70,6 +72,14 @@ async def _cycle(settings, engine, sandboxes, app_url: str, options: DemoOptions
     return summary
 
 
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            raise InvalidInput(f"port {port} on {LOOPBACK} is in use; pass another with --port") from None
+
+
 def _fresh_data_dir(options: DemoOptions) -> None:
     # The demo starts from nothing every time; it only ever removes its own folder.
     if options.data_dir.exists():
@@ -78,9 +88,21 @@ def _fresh_data_dir(options: DemoOptions) -> None:
 
 
 def _render_summary(summary: DemoSummary, *, seconds: float) -> str:
-    lines = [f"\nSummary ({seconds:.1f} s)"]
-    for name, value in asdict(summary).items():
-        lines.append(f"  {name.replace('_', ' ')}: {value}")
+    accounts = ", ".join(f"{count} {action}" for action, count in summary.provisioned.items()) or "none"
+    roleplay = summary.roleplay
+    lines = [
+        f"\nSummary ({seconds:.1f} s)",
+        f"  Moodle accounts: {accounts} (skip = a leaver who never had an account)",
+        f"  HR rows rejected: {summary.rejected_rows}",
+        f"  courses in the catalogue: {summary.catalogue_courses}",
+        f"  paths built: {summary.paths_built} ({summary.path_failures} failed), enrolments: {summary.enrolments}",
+        f"  learning simulated: {summary.learning_events} events, paths re-planned: {summary.replanned}",
+        f"  roleplay: {roleplay.get('employee_id', '-')} scored {roleplay.get('score', '-')}, "
+        f"{'passed' if roleplay.get('passed') else 'not passed'}",
+        f"  results collected: {summary.completions_collected} completions, {summary.roleplay_results} roleplay scores",
+        f"  delivered to HR: {summary.delivered} ({summary.dead_letters} dead letters); "
+        f"BambooHR training records: {summary.training_records}",
+    ]
     return "\n".join(lines)
 
 

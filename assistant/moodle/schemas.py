@@ -175,6 +175,7 @@ class UserUpdate(BaseModel):
     idnumber: str | None = None
     department: str | None = None
     institution: str | None = None
+    city: str | None = None
     suspended: bool | None = None
     customfields: dict[str, str] | None = None
 

@@ -243,6 +243,29 @@ class CatalogueConfig(BaseModel):
         return self
 
 
+def unlisted_references(config: CatalogueConfig) -> list[str]:
+    """List prerequisites and mandatory courses that the file's `courses` section does not name.
+
+    They may still be Moodle courses without settings of their own, so this is a warning,
+    but a typo here silently drops a course from every path.
+    """
+    listed = set(config.courses)
+    notes = []
+    for key, course in config.courses.items():
+        notes.extend(
+            f"course {key!r}: prerequisite {prerequisite!r} is not under courses; check the spelling or that Moodle has it"
+            for prerequisite in course.prerequisites
+            if prerequisite not in listed
+        )
+    for rule in config.mandatory:
+        notes.extend(
+            f"mandatory rule {rule.name!r}: course {key!r} is not under courses; check the spelling or that Moodle has it"
+            for key in rule.courses
+            if key not in listed
+        )
+    return notes
+
+
 def find_prerequisite_cycle(prerequisites: dict[str, Sequence[str]]) -> list[str]:
     """Return one cycle of courses (first course repeated at the end), or [] when there is none."""
     import graphlib

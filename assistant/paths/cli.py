@@ -15,7 +15,7 @@ def check_config(
     file: Path = typer.Argument(..., help="Catalogue YAML file to validate.", exists=False),
 ) -> None:
     """Validate a catalogue file and list what it configures."""
-    from assistant.paths.catalogue import CatalogueConfigError, load_catalogue_config
+    from assistant.paths.catalogue import CatalogueConfigError, load_catalogue_config, unlisted_references
 
     try:
         config = load_catalogue_config(file)
@@ -26,6 +26,8 @@ def check_config(
         f"{file}: {len(config.courses)} courses, {len(config.mandatory)} mandatory rules, "
         f"{len(config.roles)} roles, O*NET {'from ' + str(config.onet.directory) if config.onet else 'off'}"
     )
+    for note in unlisted_references(config):
+        typer.echo(f"warning: {note}")
 
 
 @paths_app.command("sync-catalogue")

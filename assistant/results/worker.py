@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from assistant.errors import InvalidInput
 from assistant.db import session_scope
 from assistant.results import outbox
 from assistant.results.models import OutboxItem, utcnow
@@ -111,7 +112,7 @@ class OutboxWorker:
         rng: random.Random | None = None,
     ) -> None:
         if not targets:
-            raise ValueError(
+            raise InvalidInput(
                 "the outbox worker needs at least one target; set ASSISTANT_RESULTS_TARGETS"
             )
         self._engine = engine

@@ -143,3 +143,30 @@ def test_coursera_loader_reads_skills_and_levels() -> None:
     assert first.level is Level.INTRODUCTORY
     assert "Business Process Management" in first.skills
     assert {course.level for course in courses} == {Level.INTRODUCTORY, Level.INTERMEDIATE, Level.ADVANCED, None}
+
+
+class TestUnlistedReferences:
+    def test_typo_in_rule_and_prerequisite_is_reported(self) -> None:
+        from assistant.paths.catalogue import CatalogueConfig, unlisted_references
+
+        config = CatalogueConfig.model_validate(
+            {
+                "courses": {"CRM-201": {}, "SALES-301": {"prerequisites": ["CRM-201", "NEG-999"]}},
+                "mandatory": [{"name": "sales enablement", "courses": ["CRM-2O1"]}],
+            }
+        )
+
+        notes = unlisted_references(config)
+
+        assert len(notes) == 2
+        assert "'NEG-999'" in notes[0]
+        assert "'CRM-2O1'" in notes[1]
+
+    def test_listed_references_give_no_notes(self) -> None:
+        from assistant.paths.catalogue import CatalogueConfig, unlisted_references
+
+        config = CatalogueConfig.model_validate(
+            {"courses": {"A": {}, "B": {"prerequisites": ["A"]}}, "mandatory": [{"name": "all", "courses": ["A"]}]}
+        )
+
+        assert unlisted_references(config) == []
