@@ -79,9 +79,6 @@ RULES: dict[tuple[str, str], Rule] = {
     # --- Frame ---
     ("GET", "/healthz"): public(),
     ("GET", "/readyz"): public(),
-    ("GET", "/docs"): public(),
-    ("GET", "/docs/oauth2-redirect"): public(),
-    ("GET", "/redoc"): public(),
     ("GET", "/openapi.json"): public(),
     # --- Sign-in ---
     ("GET", "/auth/login"): public(),

@@ -51,7 +51,7 @@ def run_demo(options: DemoOptions, *, say: Say, serve: bool, coursera: object | 
         summary = asyncio.run(_cycle(settings, engine, sandboxes, server.url, options, say))
         say(_render_summary(summary, seconds=time.monotonic() - started))
         if serve:
-            say(f"\nPages: {server.url}/auth/dev (demo sign-in: pick any employee). API docs: {server.url}/docs")
+            say(f"\nPages: {server.url}/auth/dev (demo sign-in: pick any employee). API schema: {server.url}/openapi.json")
             say("Press Ctrl-C to stop.")
             _wait_for_interrupt()
         return summary
