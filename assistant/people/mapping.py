@@ -368,7 +368,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise MappingError(f"mapping file {path} does not exist; set ASSISTANT_MAPPING_FILE to an existing file") from None
+        raise MappingError(f"mapping file {path} does not exist; check --mapping or ASSISTANT_MAPPING_FILE") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"mapping file {path} cannot be read as UTF-8 text: {exc}") from exc
 
