@@ -173,6 +173,9 @@ def _diff(target: Target, user: MoodleUser, account: ProvisioningAccount | None)
         if current is not None and _same(name, current, wanted):
             verified[name] = wanted
             continue
+        if current is None and not wanted:
+            # Moodle's value is unknown and HR has none: writing an empty value would be a guess.
+            continue
         if not _can_update(name):
             continue
         changes.append(FieldChange(field=name, before=current, after=wanted))

@@ -121,8 +121,13 @@ class TestPlanPerson:
         never_pushed = plan_person(person, _account(), _state(_user()), default_mapping())
 
         assert same.item.action is PlanAction.UNCHANGED
-        assert never_pushed.item.action is PlanAction.UNCHANGED
-        assert "city" not in never_pushed.verified
+        assert never_pushed.item.action is PlanAction.UPDATE
+        assert [change.field for change in never_pushed.item.changes] == ["city"]
+
+    def test_unknown_field_without_hr_value_is_left_alone(self) -> None:
+        planned = plan_person(_person(location=None), _account(), _state(_user()), default_mapping())
+
+        assert planned.item.action is PlanAction.UNCHANGED
 
     def test_leaver_suspended_with_reason(self) -> None:
         person = _person(status=PersonStatus.LEAVER, termination_date=date(2026, 10, 31))
@@ -249,10 +254,8 @@ class TestMapping:
         assert target.values["profile_field_employeeid"] == "00042"
         assert "idnumber" in target.owned
 
-    def test_default_mapping_warns_about_city(self) -> None:
-        warnings = check_mapping(default_mapping())
-
-        assert any("city" in warning for warning in warnings)
+    def test_default_mapping_has_no_warnings(self) -> None:
+        assert check_mapping(default_mapping()) == []
 
 
 def test_unwritable_mapped_field_raises() -> None:

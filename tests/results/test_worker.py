@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
+from assistant.errors import InvalidInput
 from assistant.db import session_scope
 from assistant.results import outbox
 from assistant.results.models import OutboxItem, OutboxStatus
@@ -178,5 +179,5 @@ class TestWorker:
         assert len(set(all_ids)) == 60
 
     def test_worker_needs_a_target(self, engine: Engine) -> None:
-        with pytest.raises(ValueError, match="at least one target"):
+        with pytest.raises(InvalidInput, match="at least one target"):
             OutboxWorker(engine, [])
