@@ -595,7 +595,7 @@ class MoodleClient(OwnedHttpClient):
 
 def _check_settings(base_url: str, token: str, *, timeout: float, max_concurrency: int, batch_size: int) -> None:
     if not base_url:
-        raise MoodleConfigError("no Moodle site is configured: set ASSISTANT_MOODLE_URL (or pass --url) to the site root")
+        raise ValueError("no Moodle site is configured: set ASSISTANT_MOODLE_URL (or pass --url) to the site root")
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"invalid Moodle URL {base_url!r}: expected the site root, such as https://moodle.example.org")
