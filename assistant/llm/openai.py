@@ -239,11 +239,11 @@ class OpenAIChat:
                 prompt = with_correction([*messages, schema_instruction(schema)], text, str(exc))
         raise LLMRejected(f"the model returned invalid {schema.__name__} output {attempts} times; last error: {error}")
 
-    async def probe(self) -> str:
-        """Check that the endpoint responds, and return the provider and model for `/readyz`."""
-        with _translate_errors(self.base_url, PROBE_TIMEOUT):
+    async def probe(self, *, timeout: float = PROBE_TIMEOUT) -> str:
+        """Check that the endpoint responds within `timeout` seconds; return the provider and model for `/readyz`."""
+        with _translate_errors(self.base_url, timeout):
             try:
-                await self._client.models.list(timeout=PROBE_TIMEOUT)
+                await self._client.models.list(timeout=timeout)
             except openai.NotFoundError:
                 # Some compatible servers serve chat completions without a model list.
                 pass

@@ -174,7 +174,8 @@ async def test_stream_error_maps_to_llm_error(fake: FakeOpenAI, server: LiveServ
 
 
 async def test_probe_names_provider_and_model(server: LiveServer) -> None:
-    detail = await _llm(server).probe()
+    # A generous timeout: on a loaded two-core machine the default 5 s was seen to run out.
+    detail = await _llm(server).probe(timeout=30)
 
     assert detail == f"openai {MODEL} at {server.url}/v1"
 
