@@ -61,7 +61,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 async def client(sandbox: Sandbox) -> AsyncIterator[BambooHRClient]:
-    async with BambooHRClient(sandbox.url, DEFAULT_API_KEY, timeout=0.5, max_retries=0) as client:
+    async with BambooHRClient(sandbox.url, DEFAULT_API_KEY, timeout=5.0, max_retries=0) as client:
         yield client
 
 
