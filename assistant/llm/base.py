@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar, runtime_checkable
 
+import structlog
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
@@ -80,3 +83,19 @@ class LLM(Protocol):
     ) -> ModelT:
         """Return the reply parsed and validated as `schema`; invalid output is retried, then rejected."""
         ...
+
+
+def log_call_done(
+    provider: str, model: str, operation: str, usage: Usage, started: float, *, level: int = logging.INFO
+) -> None:
+    """Log one finished model call with its token usage and duration; never the prompt or the reply."""
+    structlog.get_logger().log(
+        level,
+        "llm.call.done",
+        provider=provider,
+        model=model,
+        operation=operation,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        ms=round((time.perf_counter() - started) * 1000),
+    )

@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from assistant.llm.base import DEFAULT_MAX_TOKENS, DEFAULT_SEED, ChatMessage, ChatResult, ModelT, Usage
+from assistant.llm.base import DEFAULT_MAX_TOKENS, DEFAULT_SEED, ChatMessage, ChatResult, ModelT, Usage, log_call_done
 from assistant.llm.exceptions import LLMRejected, LLMUnavailable
 from assistant.llm.instructions import schema_instruction, with_correction
 from assistant.llm.parsing import ReplyParseError, parse_model_reply
@@ -97,15 +97,7 @@ class LocalChat:
             raise LLMRejected(f"the local model rejected the request: {exc}") from exc
 
     def _log_done(self, operation: str, usage: Usage, started: float) -> None:
-        log.info(
-            "llm.call.done",
-            provider=self.provider,
-            model=self.model,
-            operation=operation,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            ms=round((time.perf_counter() - started) * 1000),
-        )
+        log_call_done(self.provider, self.model, operation, usage, started)
 
     def _stream_in_thread(
         self, messages: Sequence[ChatMessage], options: dict[str, Any], emit: Any, cancelled: threading.Event

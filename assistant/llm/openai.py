@@ -20,7 +20,7 @@ import structlog
 from openai import AsyncOpenAI
 
 from assistant.config import Settings
-from assistant.llm.base import DEFAULT_MAX_TOKENS, DEFAULT_SEED, ChatMessage, ChatResult, ModelT, Usage
+from assistant.llm.base import DEFAULT_MAX_TOKENS, DEFAULT_SEED, ChatMessage, ChatResult, ModelT, Usage, log_call_done
 from assistant.llm.exceptions import LLMRejected, LLMUnavailable
 from assistant.llm.parsing import ReplyParseError, parse_model_reply
 from assistant.llm.instructions import schema_instruction, with_correction
@@ -117,15 +117,7 @@ class OpenAIChat:
         )
 
     def _log_done(self, operation: str, usage: Usage, started: float) -> None:
-        log.info(
-            "llm.call.done",
-            provider=self.provider,
-            model=self.model,
-            operation=operation,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            ms=round((time.perf_counter() - started) * 1000),
-        )
+        log_call_done(self.provider, self.model, operation, usage, started)
 
     async def stream_chat(
         self,

@@ -17,6 +17,7 @@ a number range, empty lists), so it validates but carries no judgement.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -25,7 +26,7 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from assistant.llm.base import DEFAULT_MAX_TOKENS, DEFAULT_SEED, ChatMessage, ChatResult, ModelT, Usage
+from assistant.llm.base import DEFAULT_MAX_TOKENS, DEFAULT_SEED, ChatMessage, ChatResult, ModelT, Usage, log_call_done
 from assistant.llm.exceptions import LLMRejected
 from assistant.llm.language import detect_language
 
@@ -206,13 +207,5 @@ class ScriptedChat:
     def _log_done(self, operation: str, messages: Sequence[ChatMessage], completion_words: int, started: float) -> Usage:
         # Word counts stand in for tokens: there is no tokenizer behind this provider.
         usage = Usage(sum(len(message["content"].split()) for message in messages), completion_words)
-        log.debug(
-            "llm.call.done",
-            provider=self.provider,
-            model=self.model,
-            operation=operation,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            ms=round((time.perf_counter() - started) * 1000),
-        )
+        log_call_done(self.provider, self.model, operation, usage, started, level=logging.DEBUG)
         return usage
