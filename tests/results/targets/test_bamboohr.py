@@ -176,7 +176,9 @@ class TestDeliver:
         self, sandbox: Sandbox, client: BambooHRClient
     ) -> None:
         target = BambooHRTarget(client)
-        sandbox.slow_add_seconds = 1.0
+        # Six times the client's 0.5 s timeout, so that a busy event loop cannot let the
+        # held-back answer arrive before the timeout fires.
+        sandbox.slow_add_seconds = 3.0
 
         [first] = await target.deliver([completion_item(employee_id=EMPLOYEE)])
         await _wait_for_records(sandbox, 1)
