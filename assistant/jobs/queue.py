@@ -1,4 +1,4 @@
-"""Where deferred jobs go.
+"""Job queues: in-process tasks, or a procrastinate queue in PostgreSQL.
 
 The embedded default (SQLite) runs each job in-process as an asyncio task: one process,
 no extra server. With PostgreSQL the jobs go to a procrastinate queue in the same
@@ -15,9 +15,8 @@ from typing import Any, Protocol
 
 import procrastinate
 import structlog
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import make_url
 
-from assistant.config import Settings
 from assistant.jobs.registry import JobContext, get_job, run_job
 
 log = structlog.get_logger()
@@ -79,17 +78,7 @@ class ProcrastinateQueue:
             log.info("jobs.queue.already_queued", job=name, lock=lock)
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 def postgres_conninfo(database_url: str) -> str:
     """Turn a SQLAlchemy PostgreSQL URL into a libpq connection string for psycopg."""
     url = make_url(database_url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
-
-
-def build_queue(settings: Settings, engine: Engine, *, procrastinate_app: Any | None = None) -> JobQueue:
-    if procrastinate_app is not None:
-        return ProcrastinateQueue(procrastinate_app)
-    return InlineQueue(JobContext(settings=settings, engine=engine))

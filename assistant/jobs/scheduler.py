@@ -1,6 +1,6 @@
 """The scheduler of `assistant serve`: defers each configured stage's job at its interval.
 
-Jobs go to the app's queue, so on PostgreSQL any worker may run them; a queueing lock per
+Jobs go to the app's queue, so on PostgreSQL any worker may run them. A queueing lock per
 stage keeps a slow stage from piling up copies of itself.
 """
 

@@ -93,7 +93,7 @@ class MoodleError(AssistantError):
 class MoodleUnavailable(MoodleError):
     """Moodle could not be reached or reported a temporary failure, so the call may be retried.
 
-    `retry_after` holds the seconds from a Retry-After header. `may_have_committed` is
+    `retry_after` is the number of seconds from a Retry-After header. `may_have_committed` is
     true when the request reached Moodle and the response was lost (read timeout, 5xx),
     so a write may have been applied.
     """

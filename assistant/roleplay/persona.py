@@ -41,7 +41,7 @@ class PersonaReply:
     guard_reasons: list[str] = field(default_factory=list)
 
 
-# Marks that end a sentence, in the scripts the personas answer in most often.
+# Marks that end a sentence, in the scripts that persona replies use most often.
 _SENTENCE_ENDS = ".!?…。！？"
 
 

@@ -132,7 +132,7 @@ class BambooHRTarget:
         employee_id_field: str = BAMBOOHR_ID_FIELD,
         category: str | None = DEFAULT_CATEGORY,
     ) -> None:
-        """`employee_id_field` is the BambooHR field that holds HR's employee ID ("id" or, for
+        """`employee_id_field` is the BambooHR field that contains HR's employee ID ("id" or, for
         example, "employeeNumber"), as the mapping file's bamboohr source maps employee_id."""
         self._client = client
         self._employee_id_field = employee_id_field

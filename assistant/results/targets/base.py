@@ -22,7 +22,7 @@ from assistant.results.schemas import CompletionPayload, RoleplayPayload
 
 
 class TargetError(Exception):
-    """A delivery failed; `retryable` tells whether the same delivery may succeed later."""
+    """A delivery failed; `retryable` is true when the same delivery may succeed later."""
 
     retryable = False
 

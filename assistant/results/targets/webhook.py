@@ -136,7 +136,7 @@ def _raise_for_status(host: str, response: httpx.Response) -> None:
     if status == 429 or status >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise TargetUnavailable(
-            f"webhook at {host} answered HTTP {status}", retry_after=retry_after
+            f"webhook at {host} responded with HTTP {status}; will retry", retry_after=retry_after
         )
     raise TargetRejected(
         f"webhook at {host} rejected the result with HTTP {status}: {response.text[:200]}"

@@ -173,8 +173,8 @@ class TestDeliver:
         assert f"{status}" in (outcome.error or "")
 
     # TODO(#6): in about one run in three the client's 0.5 s timeout does not fire while the
-    # sandbox holds the answer back, so the first delivery succeeds; the cause is not found
-    # yet. The fault-injection test still covers redelivery after lost answers.
+    # sandbox delays the response, so the first delivery succeeds. The cause is not found
+    # yet. The fault-injection test still covers redelivery after lost responses.
     @pytest.mark.skip(reason="flaky: the held-back answer sometimes arrives without a client timeout")
     async def test_lost_answer_then_redelivery_leaves_one_record(
         self, sandbox: Sandbox, client: BambooHRClient
